@@ -1,0 +1,79 @@
+/* rpc_client.h - calling a worker's service over nng REQ.
+ *
+ * One client owns one REQ socket dialled to every URL of a comma-separated
+ * list; nng spreads calls over the connected endpoints and redials in the
+ * background, so a client can be opened before its workers are up. Each
+ * call uses its own nng context, so many calls are in flight at once.
+ *
+ * Calls are asynchronous: rpc_client_call() returns at once and the done
+ * callback runs exactly once, on an nng thread, when the answer comes, the
+ * deadline passes or the client closes. The callback must not block. */
+#ifndef COMMON_RPC_CLIENT_H
+#define COMMON_RPC_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "common/rpc.h"
+
+struct rpc_client;
+
+struct rpc_client_opts {
+	const char *urls;      /* comma-separated nng URLs */
+	const uint8_t *key;    /* RPC_KEY_BYTES, or NULL in dev mode */
+	int timeout_ms;        /* default deadline of a call; 0 = 10000 */
+	int resend_ms;         /* REQ resend interval; 0 = 5000; <0 = never */
+	size_t max_message;    /* 0 = RPC_MAX_MESSAGE_DEFAULT */
+};
+
+/* What a call ended with. body is the unpacked reply (NULL unless status
+ * is RPC_OK); it is freed after the callback returns unless the callback
+ * takes it by setting reply->body to NULL (then free it with
+ * protobuf_c_message_free_unpacked(body, NULL)). */
+struct rpc_reply {
+	int status;
+	char message[RPC_MESSAGE_MAX];
+	uint32_t retry_after_s;
+	ProtobufCMessage *body;
+	double latency_ms;
+};
+
+typedef void (*rpc_done_fn)(void *arg, struct rpc_reply *reply);
+
+/* rpc_client_open checks the URLs, opens the socket and starts dialling.
+ * Returns 0 and sets *out, or -1 with a sentence in err. */
+int rpc_client_open(struct rpc_client **out,
+		    const struct rpc_client_opts *opts, char *err,
+		    size_t errlen);
+
+/* rpc_client_close cancels the calls in flight (their callbacks run with
+ * RPC_CANCELLED before it returns) and frees. Accepts NULL. */
+void rpc_client_close(struct rpc_client *cli);
+
+/* rpc_client_call sends req to method_name of the service described by
+ * svc (e.g. &namegen__v1__model_service__descriptor, "Generate"); req
+ * must be of the method's input type. meta may be NULL when nmeta is 0.
+ * timeout_ms <= 0 takes the client's default. Returns 0 when the call is
+ * under way (done will run), or an RPC_* status without calling done
+ * (RPC_INVALID_ARGUMENT for an unknown method or wrong request type or a
+ * request larger than the limit, RPC_INTERNAL when out of memory). */
+int rpc_client_call(struct rpc_client *cli,
+		    const ProtobufCServiceDescriptor *svc,
+		    const char *method_name, const ProtobufCMessage *req,
+		    const struct rpc_meta *meta, size_t nmeta, int timeout_ms,
+		    rpc_done_fn done, void *arg);
+
+/* rpc_client_call_sync does the same and waits. Returns the status, which
+ * is also in out->status; free out->body with rpc_reply_clear(). */
+int rpc_client_call_sync(struct rpc_client *cli,
+			 const ProtobufCServiceDescriptor *svc,
+			 const char *method_name, const ProtobufCMessage *req,
+			 const struct rpc_meta *meta, size_t nmeta,
+			 int timeout_ms, struct rpc_reply *out);
+
+/* rpc_reply_clear frees the body of a reply and sets it to NULL. */
+void rpc_reply_clear(struct rpc_reply *reply);
+
+#endif /* COMMON_RPC_CLIENT_H */

@@ -1,0 +1,17 @@
+# tests/: cmocka unit tests, one binary per tests/unit/test_*.c, and the
+# small programs that integration tests and benchmarks drive.
+#
+# A unit test links every module library; static linking pulls in only
+# what it uses. A module that needs extra link flags for its tests adds
+# them to TEST_LIBS.
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TESTS     += $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_LIBS += -lcmocka
+ALL_LIBS   = $(LIBGATEWAY) $(LIBAUTH) $(LIBMODEL) $(LIBCOMMON) $(LIBPROTO)
+
+$(BUILD)/tests/%: EXTRA_LIBS = $(TEST_LIBS)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(ALL_LIBS)
+	$(link)
+
+.PHONY: tests
+tests: $(TESTS) $(BENCHES) $(PROGRAMS)
