@@ -25,7 +25,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	   -Wformat-overflow=2 -Wundef -Wvla -Wwrite-strings \
-	   -Wimplicit-fallthrough -Wold-style-definition -Wnested-externs
+	   -Wimplicit-fallthrough -Wold-style-definition -Wnested-externs \
+	   -Wno-format-zero-length
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 SANFLAGS :=

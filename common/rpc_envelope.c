@@ -1,0 +1,91 @@
+/* rpc_envelope.c - sealing and opening the messages on the wire. */
+#include "common/rpc_envelope.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "common/rpc.h"
+#include "namegen.pb-c.h"
+
+int
+rpc_seal(const uint8_t *key, const ProtobufCMessage *inner, nng_msg **out)
+{
+	Namegen__V1__Sealed sealed = NAMEGEN__V1__SEALED__INIT;
+	uint8_t mac[crypto_auth_BYTES];
+	uint8_t *payload;
+	size_t plen, slen;
+	nng_msg *m = NULL;
+	int rv = -1;
+
+	*out = NULL;
+	plen = protobuf_c_message_get_packed_size(inner);
+	payload = malloc(plen ? plen : 1);
+	if (!payload)
+		goto out;
+	protobuf_c_message_pack(inner, payload);
+
+	sealed.payload.data = payload;
+	sealed.payload.len = plen;
+	if (key) {
+		crypto_auth(mac, payload, plen, key);
+		sealed.mac.data = mac;
+		sealed.mac.len = sizeof(mac);
+	}
+	slen = namegen__v1__sealed__get_packed_size(&sealed);
+	if (nng_msg_alloc(&m, slen) != 0)
+		goto out;
+	namegen__v1__sealed__pack(&sealed, nng_msg_body(m));
+	*out = m;
+	rv = 0;
+out:
+	free(payload);
+	return rv;
+}
+
+int
+rpc_open(const uint8_t *key, const void *data, size_t len,
+	 const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
+	 char *err, size_t errlen)
+{
+	Namegen__V1__Sealed *sealed;
+	ProtobufCMessage *inner;
+	int rv;
+
+	*out = NULL;
+	sealed = namegen__v1__sealed__unpack(NULL, len, data);
+	if (!sealed) {
+		snprintf(err, errlen, "the message is not a sealed envelope");
+		return RPC_INVALID_ARGUMENT;
+	}
+	if (key) {
+		if (sealed->mac.len != crypto_auth_BYTES) {
+			snprintf(err, errlen, "the message is not "
+					      "authenticated");
+			rv = RPC_UNAUTHENTICATED;
+			goto out;
+		}
+		if (crypto_auth_verify(sealed->mac.data, sealed->payload.data,
+				       sealed->payload.len, key) != 0) {
+			snprintf(err, errlen, "the message's authentication "
+					      "code is wrong");
+			rv = RPC_UNAUTHENTICATED;
+			goto out;
+		}
+	}
+	inner = protobuf_c_message_unpack(desc, NULL, sealed->payload.len,
+					  sealed->payload.data);
+	if (!inner) {
+		snprintf(err, errlen, "the envelope does not hold a valid %s",
+			 desc->short_name);
+		rv = RPC_INVALID_ARGUMENT;
+		goto out;
+	}
+	*out = inner;
+	rv = 0;
+out:
+	namegen__v1__sealed__free_unpacked(sealed, NULL);
+	return rv;
+}

@@ -1,0 +1,33 @@
+/* rpc_envelope.h - sealing and opening the messages on the wire.
+ *
+ * A Call (caller -> worker) or a Result (worker -> caller) is serialised,
+ * and the bytes travel inside a Sealed message with a MAC over them
+ * (crypto_auth: HMAC-SHA-512-256 keyed from RPC_SECRET). Opening checks
+ * the MAC before it parses the inner message, so unauthenticated bytes
+ * never reach the protobuf parser beyond the outer two fields. */
+#ifndef COMMON_RPC_ENVELOPE_H
+#define COMMON_RPC_ENVELOPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nng/nng.h>
+#include <protobuf-c/protobuf-c.h>
+
+/* rpc_seal packs inner, MACs it with key (no MAC when key is NULL) and
+ * returns a new nng message holding the Sealed bytes in *out (owned by
+ * the caller). Returns 0, or -1 when out of memory. */
+int rpc_seal(const uint8_t *key, const ProtobufCMessage *inner,
+	     nng_msg **out);
+
+/* rpc_open parses the Sealed bytes in [data, data+len), checks the MAC
+ * with key (when key is NULL any MAC, or none, is accepted), and unpacks
+ * the payload as a message of type desc into *out (free with
+ * protobuf_c_message_free_unpacked). Returns 0, or an RPC_* status with a
+ * sentence in err: RPC_INVALID_ARGUMENT for bytes that are not a sealed
+ * message of that type, RPC_UNAUTHENTICATED for a missing or wrong MAC. */
+int rpc_open(const uint8_t *key, const void *data, size_t len,
+	     const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
+	     char *err, size_t errlen);
+
+#endif /* COMMON_RPC_ENVELOPE_H */
