@@ -4,10 +4,18 @@
 # A unit test links every module library; static linking pulls in only
 # what it uses. A module that needs extra link flags for its tests adds
 # them to TEST_LIBS.
+PROTOS    += tests/proto/rpctest.proto
+# Support code shared by tests and benchmarks (test services).
+SUPPORT_SRCS := $(wildcard tests/support/*.c)
+SUPPORT_OBJS := $(SUPPORT_SRCS:%.c=$(BUILD)/%.o)
+LIBSUPPORT   := $(BUILD)/libtestsupport.a
+$(LIBSUPPORT): $(SUPPORT_OBJS)
+	$(AR) rcs $@ $^
+
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TESTS     += $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_LIBS += -lcmocka
-ALL_LIBS   = $(LIBGATEWAY) $(LIBAUTH) $(LIBMODEL) $(LIBCOMMON) $(LIBPROTO)
+ALL_LIBS   = $(LIBSUPPORT) $(LIBGATEWAY) $(LIBAUTH) $(LIBMODEL) $(LIBCOMMON) $(LIBPROTO)
 
 $(BUILD)/tests/%: EXTRA_LIBS = $(TEST_LIBS)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(ALL_LIBS)
@@ -15,3 +23,4 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(ALL_LIBS)
 
 .PHONY: tests
 tests: $(TESTS) $(BENCHES) $(PROGRAMS)
+

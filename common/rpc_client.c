@@ -1,0 +1,546 @@
+/* rpc_client.c - calling a worker's service over nng REQ.
+ *
+ * Each call takes a struct pending (an nng context and an aio) from a free
+ * list, sends the sealed Call, then receives on the same context. The aio
+ * callback runs on an nng thread: it opens the Result, checks that it
+ * answers this call, unpacks the body and hands it to the caller's done.
+ * A pipe notifier counts live connections: with none, calls fail at once
+ * with RPC_UNAVAILABLE instead of waiting for their deadline, and calls in
+ * flight when the last connection drops are failed the same way. */
+#include "common/rpc_client.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <sodium.h>
+
+#include "common/config.h"
+#include "common/rpc_envelope.h"
+#include "namegen.pb-c.h"
+
+/* How long a new client waits for a first connection before it reports
+ * a worker unavailable: dials run in the background after open. */
+#define CLIENT_GRACE_MS 3000
+
+enum pending_state { P_SEND, P_RECV };
+
+struct pending {
+	struct rpc_client *cli;
+	nng_ctx ctx;
+	nng_aio *aio;
+	int state;
+	const ProtobufCMethodDescriptor *method;
+	uint64_t call_id;
+	int64_t deadline_ms;
+	struct timespec started;
+	rpc_done_fn done;
+	void *arg;
+	int fail_status;          /* set when failed from outside, e.g. no
+				     connection left */
+	struct pending *prev, *next;   /* in-flight list or free list */
+};
+
+struct rpc_client {
+	nng_socket sock;
+	uint8_t key[RPC_KEY_BYTES];
+	bool have_key;
+	uint64_t client_id;
+	atomic_uint_fast64_t next_call;
+	int timeout_ms;
+	size_t max_message;
+	int64_t opened_ms;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct pending *inflight;
+	struct pending *freelist;
+	int ninflight;
+	int pipes;                /* live connections */
+	bool closing;
+};
+
+static double
+since_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* client_finish ends a call: runs done, then recycles the pending. */
+static void
+client_finish(struct pending *p, struct rpc_reply *r)
+{
+	struct rpc_client *cli = p->cli;
+
+	r->latency_ms = since_ms(&p->started);
+	p->done(p->arg, r);
+	if (r->body)
+		protobuf_c_message_free_unpacked(r->body, NULL);
+
+	pthread_mutex_lock(&cli->mu);
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		cli->inflight = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	cli->ninflight--;
+	/* Kept for the next call with its context open: the free list never
+	 * outgrows the most calls the caller had in flight at once. */
+	p->next = cli->freelist;
+	p->prev = NULL;
+	cli->freelist = p;
+	pthread_cond_broadcast(&cli->cv);
+	pthread_mutex_unlock(&cli->mu);
+}
+
+static void
+client_fail(struct pending *p, int status, const char *msg)
+{
+	struct rpc_reply r = {0};
+
+	r.status = status;
+	snprintf(r.message, sizeof(r.message), "%s", msg);
+	client_finish(p, &r);
+}
+
+/* client_received checks and unpacks an answer. */
+static void
+client_received(struct pending *p, nng_msg *m)
+{
+	struct rpc_client *cli = p->cli;
+	Namegen__V1__Result *res = NULL;
+	struct rpc_reply r = {0};
+	char err[RPC_MESSAGE_MAX];
+	int rv;
+
+	if (nng_msg_len(m) > cli->max_message) {
+		nng_msg_free(m);
+		client_fail(p, RPC_INTERNAL, "the worker's answer is too large");
+		return;
+	}
+	rv = rpc_open(cli->have_key ? cli->key : NULL, nng_msg_body(m),
+		      nng_msg_len(m), &namegen__v1__result__descriptor,
+		      (ProtobufCMessage **)&res, err, sizeof(err));
+	nng_msg_free(m);
+	if (rv != 0) {
+		client_fail(p, RPC_INTERNAL,
+			    rv == RPC_UNAUTHENTICATED
+				    ? "the worker's answer is not "
+				      "authenticated (check RPC_SECRET)"
+				    : "the worker's answer is malformed");
+		return;
+	}
+	/* Errors raised before the worker could read the call carry no ids;
+	 * anything else must answer exactly this call. */
+	if ((res->client_id || res->call_id || res->status == RPC_OK) &&
+	    (res->client_id != cli->client_id || res->call_id != p->call_id)) {
+		namegen__v1__result__free_unpacked(res, NULL);
+		client_fail(p, RPC_INTERNAL,
+			    "the worker answered a different call");
+		return;
+	}
+	r.status = (int)res->status;
+	snprintf(r.message, sizeof(r.message), "%s",
+		 res->message ? res->message : "");
+	r.retry_after_s = res->retry_after_s;
+	if (r.status == RPC_OK) {
+		r.body = protobuf_c_message_unpack(p->method->output, NULL,
+						   res->body.len,
+						   res->body.data);
+		if (!r.body) {
+			r.status = RPC_INTERNAL;
+			snprintf(r.message, sizeof(r.message),
+				 "the worker's answer is not a valid %s",
+				 p->method->output->short_name);
+		}
+	}
+	namegen__v1__result__free_unpacked(res, NULL);
+	client_finish(p, &r);
+}
+
+static void
+client_aio_done(void *arg)
+{
+	struct pending *p = arg;
+	struct rpc_client *cli = p->cli;
+	int rv = nng_aio_result(p->aio);
+	int64_t left;
+
+	if (rv != 0) {
+		int fail;
+
+		if (p->state == P_SEND) {
+			nng_msg *m = nng_aio_get_msg(p->aio);
+
+			if (m)
+				nng_msg_free(m);
+		}
+		pthread_mutex_lock(&cli->mu);
+		fail = p->fail_status;
+		pthread_mutex_unlock(&cli->mu);
+		if (fail)
+			client_fail(p, fail, "no worker is reachable");
+		else if (rv == NNG_ETIMEDOUT)
+			client_fail(p, RPC_DEADLINE_EXCEEDED,
+				    "the worker did not answer in time");
+		else if (rv == NNG_ECANCELED || rv == NNG_ECLOSED)
+			client_fail(p, RPC_CANCELLED, "the call was cancelled");
+		else
+			client_fail(p, RPC_UNAVAILABLE,
+				    "the worker could not be reached");
+		return;
+	}
+	if (p->state == P_SEND) {
+		left = p->deadline_ms - rpc_now_ms();
+		p->state = P_RECV;
+		nng_aio_set_timeout(p->aio, left > 0 ? (nng_duration)left : 1);
+		nng_ctx_recv(p->ctx, p->aio);
+		return;
+	}
+	client_received(p, nng_aio_get_msg(p->aio));
+}
+
+/* client_pipe_event counts connections and, when the last one goes, fails
+ * every call in flight (nng would otherwise hold them until a worker
+ * comes back or their deadline passes). */
+static void
+client_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+	struct rpc_client *cli = arg;
+	nng_aio *cancel[256];
+	struct pending *p;
+	int n = 0, i;
+
+	(void)pipe;
+	pthread_mutex_lock(&cli->mu);
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		cli->pipes++;
+	} else if (ev == NNG_PIPE_EV_REM_POST) {
+		cli->pipes--;
+		if (cli->pipes == 0)
+			for (p = cli->inflight; p && n < 256; p = p->next) {
+				p->fail_status = RPC_UNAVAILABLE;
+				cancel[n++] = p->aio;
+			}
+	}
+	pthread_mutex_unlock(&cli->mu);
+	for (i = 0; i < n; i++)
+		nng_aio_cancel(cancel[i]);
+}
+
+int
+rpc_client_open(struct rpc_client **out, const struct rpc_client_opts *opts,
+		char *err, size_t errlen)
+{
+	struct rpc_client *cli;
+	nng_duration resend;
+	const char *p;
+	char url[512];
+	int rv;
+
+	*out = NULL;
+	if (config_check_nng_urls(opts->urls, 0, err, errlen) < 0)
+		return -1;
+	cli = calloc(1, sizeof(*cli));
+	if (!cli) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	pthread_mutex_init(&cli->mu, NULL);
+	pthread_cond_init(&cli->cv, NULL);
+	if (opts->key) {
+		memcpy(cli->key, opts->key, RPC_KEY_BYTES);
+		cli->have_key = true;
+	}
+	cli->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
+	cli->max_message = opts->max_message ? opts->max_message
+					     : RPC_MAX_MESSAGE_DEFAULT;
+	randombytes_buf(&cli->client_id, sizeof(cli->client_id));
+	atomic_init(&cli->next_call, 1);
+	cli->opened_ms = rpc_now_ms();
+
+	if ((rv = nng_req0_open(&cli->sock)) != 0) {
+		snprintf(err, errlen, "cannot open a REQ socket: %s",
+			 nng_strerror(rv));
+		pthread_mutex_destroy(&cli->mu);
+		pthread_cond_destroy(&cli->cv);
+		free(cli);
+		return -1;
+	}
+	resend = opts->resend_ms == 0 ? 5000
+		 : opts->resend_ms < 0 ? NNG_DURATION_INFINITE
+				       : opts->resend_ms;
+	nng_socket_set_ms(cli->sock, NNG_OPT_REQ_RESENDTIME, resend);
+	nng_socket_set_ms(cli->sock, NNG_OPT_RECONNMINT, 100);
+	nng_socket_set_ms(cli->sock, NNG_OPT_RECONNMAXT, 2000);
+	nng_socket_set_size(cli->sock, NNG_OPT_RECVMAXSZ,
+			    cli->max_message > RPC_TRANSPORT_MAX
+				    ? cli->max_message
+				    : RPC_TRANSPORT_MAX);
+	nng_pipe_notify(cli->sock, NNG_PIPE_EV_ADD_POST, client_pipe_event,
+			cli);
+	nng_pipe_notify(cli->sock, NNG_PIPE_EV_REM_POST, client_pipe_event,
+			cli);
+
+	/* Dial every endpoint in the background: workers may start later. */
+	for (p = opts->urls; *p;) {
+		size_t n = strcspn(p, ",");
+
+		snprintf(url, sizeof(url), "%.*s", (int)n, p);
+		rv = nng_dial(cli->sock, url, NULL, NNG_FLAG_NONBLOCK);
+		if (rv != 0) {
+			snprintf(err, errlen, "cannot dial %s: %s", url,
+				 nng_strerror(rv));
+			rpc_client_close(cli);
+			return -1;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	*out = cli;
+	return 0;
+}
+
+void
+rpc_client_close(struct rpc_client *cli)
+{
+	struct pending *p;
+	nng_aio **cancel;
+	int n = 0, i;
+
+	if (!cli)
+		return;
+	pthread_mutex_lock(&cli->mu);
+	cli->closing = true;
+	cancel = calloc((size_t)cli->ninflight + 1, sizeof(*cancel));
+	for (p = cli->inflight; p && cancel; p = p->next)
+		cancel[n++] = p->aio;
+	pthread_mutex_unlock(&cli->mu);
+	for (i = 0; i < n; i++)
+		nng_aio_cancel(cancel[i]);
+	free(cancel);
+
+	pthread_mutex_lock(&cli->mu);
+	while (cli->ninflight > 0)
+		pthread_cond_wait(&cli->cv, &cli->mu);
+	pthread_mutex_unlock(&cli->mu);
+
+	nng_close(cli->sock);
+	while ((p = cli->freelist) != NULL) {
+		cli->freelist = p->next;
+		if (p->aio) {
+			nng_aio_stop(p->aio);
+			nng_aio_free(p->aio);
+		}
+		free(p);
+	}
+	pthread_mutex_destroy(&cli->mu);
+	pthread_cond_destroy(&cli->cv);
+	free(cli);
+}
+
+/* client_pending_get takes a pending from the free list or makes one. */
+static struct pending *
+client_pending_get(struct rpc_client *cli)
+{
+	struct pending *p;
+
+	pthread_mutex_lock(&cli->mu);
+	p = cli->freelist;
+	if (p)
+		cli->freelist = p->next;
+	pthread_mutex_unlock(&cli->mu);
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return NULL;
+		p->cli = cli;
+		if (nng_aio_alloc(&p->aio, client_aio_done, p) != 0) {
+			free(p);
+			return NULL;
+		}
+		p->ctx = (nng_ctx)NNG_CTX_INITIALIZER;
+	}
+	if (nng_ctx_id(p->ctx) <= 0 && nng_ctx_open(&p->ctx, cli->sock) != 0) {
+		/* back to the list for close to free */
+		pthread_mutex_lock(&cli->mu);
+		p->next = cli->freelist;
+		cli->freelist = p;
+		pthread_mutex_unlock(&cli->mu);
+		return NULL;
+	}
+	return p;
+}
+
+int
+rpc_client_call(struct rpc_client *cli, const ProtobufCServiceDescriptor *svc,
+		const char *method_name, const ProtobufCMessage *req,
+		const struct rpc_meta *meta, size_t nmeta, int timeout_ms,
+		rpc_done_fn done, void *arg)
+{
+	Namegen__V1__Call env = NAMEGEN__V1__CALL__INIT;
+	Namegen__V1__MetadataEntry entries[RPC_METADATA_MAX];
+	Namegen__V1__MetadataEntry *eptrs[RPC_METADATA_MAX];
+	const ProtobufCMethodDescriptor *m;
+	char method[RPC_METHOD_MAX + 64];
+	uint8_t stackbuf[2048];
+	uint8_t *body;
+	struct pending *p;
+	nng_msg *msg;
+	size_t len, i;
+	int64_t now = rpc_now_ms();
+	int pipes;
+
+	m = protobuf_c_service_descriptor_get_method_by_name(svc, method_name);
+	if (!m || req->descriptor != m->input || nmeta > RPC_METADATA_MAX)
+		return RPC_INVALID_ARGUMENT;
+	if (timeout_ms <= 0)
+		timeout_ms = cli->timeout_ms;
+
+	pthread_mutex_lock(&cli->mu);
+	pipes = cli->pipes;
+	pthread_mutex_unlock(&cli->mu);
+	if (pipes == 0 && now - cli->opened_ms > CLIENT_GRACE_MS)
+		return RPC_UNAVAILABLE;
+
+	/* Build and seal the Call. */
+	len = protobuf_c_message_get_packed_size(req);
+	if (len > cli->max_message)
+		return RPC_INVALID_ARGUMENT;
+	body = len <= sizeof(stackbuf) ? stackbuf : malloc(len);
+	if (!body)
+		return RPC_INTERNAL;
+	protobuf_c_message_pack(req, body);
+	snprintf(method, sizeof(method), "%s/%s", svc->short_name, m->name);
+	env.method = method;
+	env.client_id = cli->client_id;
+	env.call_id = atomic_fetch_add(&cli->next_call, 1);
+	env.deadline_ms = now + timeout_ms;
+	env.body.data = body;
+	env.body.len = len;
+	for (i = 0; i < nmeta; i++) {
+		namegen__v1__metadata_entry__init(&entries[i]);
+		entries[i].key = (char *)meta[i].key;
+		entries[i].value = (char *)meta[i].value;
+		eptrs[i] = &entries[i];
+	}
+	env.n_metadata = nmeta;
+	env.metadata = eptrs;
+	i = (size_t)rpc_seal(cli->have_key ? cli->key : NULL, &env.base, &msg);
+	if (body != stackbuf)
+		free(body);
+	if (i != 0)
+		return RPC_INTERNAL;
+	if (nng_msg_len(msg) > cli->max_message) {
+		nng_msg_free(msg);
+		return RPC_INVALID_ARGUMENT;
+	}
+
+	p = client_pending_get(cli);
+	if (!p) {
+		nng_msg_free(msg);
+		return RPC_INTERNAL;
+	}
+	p->state = P_SEND;
+	p->method = m;
+	p->call_id = env.call_id;
+	p->deadline_ms = env.deadline_ms;
+	p->done = done;
+	p->arg = arg;
+	p->fail_status = 0;
+	clock_gettime(CLOCK_MONOTONIC, &p->started);
+
+	pthread_mutex_lock(&cli->mu);
+	if (cli->closing) {
+		p->next = cli->freelist;
+		cli->freelist = p;
+		pthread_mutex_unlock(&cli->mu);
+		nng_msg_free(msg);
+		return RPC_CANCELLED;
+	}
+	p->prev = NULL;
+	p->next = cli->inflight;
+	if (cli->inflight)
+		cli->inflight->prev = p;
+	cli->inflight = p;
+	cli->ninflight++;
+	pthread_mutex_unlock(&cli->mu);
+
+	nng_aio_set_msg(p->aio, msg);
+	nng_aio_set_timeout(p->aio, (nng_duration)timeout_ms);
+	nng_ctx_send(p->ctx, p->aio);
+	return 0;
+}
+
+/* ------------------------------------------------------- synchronous */
+
+struct sync_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	struct rpc_reply *out;
+};
+
+static void
+sync_done(void *arg, struct rpc_reply *r)
+{
+	struct sync_wait *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	*w->out = *r;
+	r->body = NULL; /* taken */
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+int
+rpc_client_call_sync(struct rpc_client *cli,
+		     const ProtobufCServiceDescriptor *svc,
+		     const char *method_name, const ProtobufCMessage *req,
+		     const struct rpc_meta *meta, size_t nmeta, int timeout_ms,
+		     struct rpc_reply *out)
+{
+	struct sync_wait w = {.done = false, .out = out};
+	int rv;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	rv = rpc_client_call(cli, svc, method_name, req, meta, nmeta,
+			     timeout_ms, sync_done, &w);
+	if (rv != 0) {
+		out->status = rv;
+		snprintf(out->message, sizeof(out->message), "%s",
+			 rv == RPC_UNAVAILABLE ? "no worker is reachable"
+					       : "the call could not be sent");
+	} else {
+		pthread_mutex_lock(&w.mu);
+		while (!w.done)
+			pthread_cond_wait(&w.cv, &w.mu);
+		pthread_mutex_unlock(&w.mu);
+	}
+	pthread_mutex_destroy(&w.mu);
+	pthread_cond_destroy(&w.cv);
+	return out->status;
+}
+
+void
+rpc_reply_clear(struct rpc_reply *reply)
+{
+	if (reply->body)
+		protobuf_c_message_free_unpacked(reply->body, NULL);
+	reply->body = NULL;
+}

@@ -1,0 +1,740 @@
+/* rpc_server.c - a worker serving one protobuf-c service over nng REP.
+ *
+ * Each REP context runs a small state machine driven by its aio:
+ *   RECV  waiting for a message (nng thread calls server_recv_done)
+ *   WORK  the call is queued or in a handler (our threads)
+ *   SEND  the answer is being sent (server_send_done re-arms RECV)
+ *   IDLE  stopped (draining or closed)
+ * Decoding, MAC and deadline checks happen in the receive callback; they
+ * never block. Handlers run on the server's threads, taken from a bounded
+ * queue, because nng's callbacks must not block. */
+#include "common/rpc_server.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "common/log.h"
+#include "common/rpc_dedup.h"
+#include "common/rpc_envelope.h"
+#include "namegen.pb-c.h"
+
+enum ctx_state { CTX_RECV, CTX_WORK, CTX_SEND, CTX_IDLE };
+
+struct rpc_ctx {
+	struct rpc_server *srv;
+	nng_ctx ctx;
+	nng_aio *aio;
+	int state;                /* enum ctx_state, under srv->mu */
+	bool opened;
+};
+
+struct rpc_call {
+	struct rpc_server *srv;
+	struct rpc_ctx *rctx;     /* where the answer goes */
+	Namegen__V1__Call *env;   /* the unpacked Call (owns metadata) */
+	ProtobufCMessage *req;    /* the unpacked request body */
+	unsigned method_index;
+	uint32_t retry_after_s;
+	atomic_int completed;
+	struct timespec started;
+	char request_id[64];
+	struct rpc_call *next;    /* in the work queue */
+};
+
+struct rpc_server {
+	struct rpc_server_opts opts;
+	uint8_t key[RPC_KEY_BYTES];
+	bool have_key;
+	nng_socket sock;
+	bool sock_open;
+	struct rpc_ctx *ctxs;
+	int nctx;
+	struct rpc_dedup *dedup;
+
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv;   /* work queued or stopping */
+	pthread_cond_t idle_cv;   /* a context went idle or done */
+	struct rpc_call *qhead, *qtail;
+	int qlen;
+	int busy;                 /* contexts in WORK or SEND */
+	bool draining;
+	bool stopping;
+	pthread_t *threads;
+	int nthreads;
+
+	_Atomic uint64_t n_received, n_handled, n_replayed, n_rejected,
+		n_expired, n_overloaded;
+};
+
+static void server_arm_recv(struct rpc_ctx *c);
+
+/* ---------------------------------------------------------- answering */
+
+/* server_send sends m on c (taking ownership of m), or frees it and goes
+ * back to receiving when the send cannot start. */
+static void
+server_send(struct rpc_ctx *c, nng_msg *m)
+{
+	struct rpc_server *srv = c->srv;
+
+	pthread_mutex_lock(&srv->mu);
+	c->state = CTX_SEND;
+	pthread_mutex_unlock(&srv->mu);
+	nng_aio_set_msg(c->aio, m);
+	nng_ctx_send(c->ctx, c->aio);
+}
+
+/* server_answer seals a Result and sends it on c. When dedup is set, the
+ * sealed bytes are kept for a resend of the same call. */
+static void
+server_answer(struct rpc_ctx *c, uint64_t client_id, uint64_t call_id,
+	      int status, const char *message, uint32_t retry_after,
+	      const uint8_t *body, size_t body_len, bool dedup)
+{
+	struct rpc_server *srv = c->srv;
+	Namegen__V1__Result res = NAMEGEN__V1__RESULT__INIT;
+	nng_msg *m;
+
+	res.client_id = client_id;
+	res.call_id = call_id;
+	res.status = (Namegen__V1__Status)status;
+	res.message = (char *)(message ? message : "");
+	res.retry_after_s = retry_after;
+	res.body.data = (uint8_t *)body;
+	res.body.len = body_len;
+	if (rpc_seal(srv->have_key ? srv->key : NULL, &res.base, &m) != 0) {
+		/* Out of memory: the caller's deadline will answer for us. */
+		log_error("cannot build an answer", "reason=out_of_memory");
+		if (dedup)
+			rpc_dedup_finish(srv->dedup, client_id, call_id, NULL,
+					 RPC_DEDUP_REPLY_MAX + 1);
+		pthread_mutex_lock(&srv->mu);
+		srv->busy--;
+		pthread_mutex_unlock(&srv->mu);
+		server_arm_recv(c);
+		return;
+	}
+	if (dedup)
+		rpc_dedup_finish(srv->dedup, client_id, call_id,
+				 nng_msg_body(m), nng_msg_len(m));
+	server_send(c, m);
+}
+
+static double
+elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* call_complete answers a call once and frees it. */
+static void
+call_complete(struct rpc_call *call, int status, const char *message,
+	      const ProtobufCMessage *reply)
+{
+	struct rpc_server *srv = call->srv;
+	const ProtobufCMethodDescriptor *m =
+		&srv->opts.service->descriptor->methods[call->method_index];
+	uint8_t stackbuf[1024];
+	uint8_t *body = NULL;
+	size_t len = 0;
+	char qmsg[RPC_MESSAGE_MAX + 16];
+
+	if (atomic_exchange(&call->completed, 1)) {
+		log_error("call completed twice", "method=%s request_id=%s",
+			  m->name, call->request_id);
+		return;
+	}
+	if (status == RPC_OK && reply) {
+		len = protobuf_c_message_get_packed_size(reply);
+		body = len <= sizeof(stackbuf) ? stackbuf : malloc(len);
+		if (!body) {
+			status = RPC_INTERNAL;
+			message = "the worker ran out of memory";
+			len = 0;
+		} else {
+			protobuf_c_message_pack(reply, body);
+		}
+	}
+	log_info("call", "method=%s status=%s ms=%.2f request_id=%s%s%s",
+		 m->name, rpc_status_name(status), elapsed_ms(&call->started),
+		 call->request_id, status != RPC_OK ? " error=" : "",
+		 status != RPC_OK
+			 ? log_quote(qmsg, sizeof(qmsg), message ? message : "")
+			 : "");
+	server_answer(call->rctx, call->env->client_id, call->env->call_id,
+		      status, message, call->retry_after_s, body, len, true);
+	if (body && body != stackbuf)
+		free(body);
+	protobuf_c_message_free_unpacked(call->req, NULL);
+	namegen__v1__call__free_unpacked(call->env, NULL);
+	free(call);
+}
+
+/* The closure protobuf-c hands to a handler: success with a reply. */
+static void
+server_closure(const ProtobufCMessage *reply, void *closure_data)
+{
+	struct rpc_call *call = closure_data;
+
+	if (!reply) {
+		call_complete(call, RPC_INTERNAL, "the worker failed", NULL);
+		return;
+	}
+	call_complete(call, RPC_OK, NULL, reply);
+}
+
+void
+rpc_call_fail(struct rpc_call *call, int status, const char *fmt, ...)
+{
+	char msg[RPC_MESSAGE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (status == RPC_OK)
+		status = RPC_UNKNOWN; /* a failure is never OK */
+	call_complete(call, status, msg, NULL);
+}
+
+void
+rpc_call_set_retry_after(struct rpc_call *call, uint32_t seconds)
+{
+	call->retry_after_s = seconds;
+}
+
+const char *
+rpc_call_metadata(const struct rpc_call *call, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < call->env->n_metadata; i++)
+		if (strcmp(call->env->metadata[i]->key, key) == 0)
+			return call->env->metadata[i]->value;
+	return NULL;
+}
+
+const char *
+rpc_call_method(const struct rpc_call *call)
+{
+	return call->srv->opts.service->descriptor->methods[call->method_index]
+		.name;
+}
+
+int64_t
+rpc_call_deadline_ms(const struct rpc_call *call)
+{
+	return call->env->deadline_ms;
+}
+
+bool
+rpc_call_expired(const struct rpc_call *call)
+{
+	return rpc_now_ms() > call->env->deadline_ms;
+}
+
+const char *
+rpc_call_request_id(const struct rpc_call *call)
+{
+	return call->request_id;
+}
+
+/* ---------------------------------------------------------- receiving */
+
+/* server_reject answers a message that never became a call. */
+static void
+server_reject(struct rpc_ctx *c, const Namegen__V1__Call *env, int status,
+	      const char *why)
+{
+	struct rpc_server *srv = c->srv;
+	char q[RPC_MESSAGE_MAX + 16];
+
+	atomic_fetch_add(&srv->n_rejected, 1);
+	log_warn("call refused", "status=%s reason=%s",
+		 rpc_status_name(status), log_quote(q, sizeof(q), why));
+	pthread_mutex_lock(&srv->mu);
+	srv->busy++;
+	c->state = CTX_WORK;
+	pthread_mutex_unlock(&srv->mu);
+	server_answer(c, env ? env->client_id : 0, env ? env->call_id : 0,
+		      status, why, 0, NULL, 0, false);
+}
+
+/* server_find_method maps "Service/Method" to the method's index. */
+static int
+server_find_method(const ProtobufCServiceDescriptor *sd, const char *name,
+		   unsigned *index)
+{
+	const char *slash = strchr(name, '/');
+	const ProtobufCMethodDescriptor *m;
+	size_t svc_len;
+
+	if (!slash)
+		return -1;
+	svc_len = (size_t)(slash - name);
+	if (strlen(sd->short_name) != svc_len ||
+	    strncmp(sd->short_name, name, svc_len) != 0)
+		return -1;
+	m = protobuf_c_service_descriptor_get_method_by_name(sd, slash + 1);
+	if (!m)
+		return -1;
+	*index = (unsigned)(m - sd->methods);
+	return 0;
+}
+
+/* server_take handles one received message: checks, dedup, queueing. */
+static void
+server_take(struct rpc_ctx *c, nng_msg *msg)
+{
+	struct rpc_server *srv = c->srv;
+	const ProtobufCServiceDescriptor *sd = srv->opts.service->descriptor;
+	Namegen__V1__Call *env = NULL;
+	ProtobufCMessage *req = NULL;
+	struct rpc_call *call;
+	char err[RPC_MESSAGE_MAX];
+	void *cached;
+	size_t cached_len, len = nng_msg_len(msg);
+	unsigned mi;
+	int rv;
+
+	if (len > srv->opts.max_message) {
+		nng_msg_free(msg);
+		snprintf(err, sizeof(err), "the message of %zu bytes exceeds "
+		       "the limit of %zu bytes", len, srv->opts.max_message);
+		server_reject(c, NULL, RPC_RESOURCE_EXHAUSTED, err);
+		return;
+	}
+	rv = rpc_open(srv->have_key ? srv->key : NULL, nng_msg_body(msg), len,
+		      &namegen__v1__call__descriptor, (ProtobufCMessage **)&env,
+		      err, sizeof(err));
+	nng_msg_free(msg);
+	if (rv != 0) {
+		server_reject(c, NULL, rv, err);
+		return;
+	}
+
+	if (env->deadline_ms > 0 && rpc_now_ms() > env->deadline_ms) {
+		atomic_fetch_add(&srv->n_expired, 1);
+		server_reject(c, env, RPC_DEADLINE_EXCEEDED,
+			      "the call's deadline passed before it was "
+			      "handled");
+		goto drop;
+	}
+	if (env->n_metadata > RPC_METADATA_MAX) {
+		server_reject(c, env, RPC_INVALID_ARGUMENT,
+			      "the call carries too many metadata entries");
+		goto drop;
+	}
+	if (server_find_method(sd, env->method, &mi) != 0) {
+		snprintf(err, sizeof(err), "%s has no method \"%.64s\"",
+			 sd->short_name, env->method);
+		server_reject(c, env, RPC_UNIMPLEMENTED, err);
+		goto drop;
+	}
+
+	/* A resent call: answer it again, or let the first copy answer. */
+	rv = rpc_dedup_begin(srv->dedup, env->client_id, env->call_id, &cached,
+			     &cached_len);
+	if (rv == RPC_DEDUP_DONE) {
+		nng_msg *m;
+
+		atomic_fetch_add(&srv->n_replayed, 1);
+		namegen__v1__call__free_unpacked(env, NULL);
+		if (nng_msg_alloc(&m, cached_len) != 0) {
+			free(cached);
+			server_arm_recv(c);
+			return;
+		}
+		memcpy(nng_msg_body(m), cached, cached_len);
+		free(cached);
+		pthread_mutex_lock(&srv->mu);
+		srv->busy++;
+		pthread_mutex_unlock(&srv->mu);
+		server_send(c, m);
+		return;
+	}
+	if (rv == RPC_DEDUP_RUNNING) {
+		atomic_fetch_add(&srv->n_replayed, 1);
+		goto drop_rearm;
+	}
+
+	req = protobuf_c_message_unpack(sd->methods[mi].input, NULL,
+					env->body.len, env->body.data);
+	if (!req) {
+		snprintf(err, sizeof(err), "the body is not a valid %s",
+			 sd->methods[mi].input->short_name);
+		/* forget the call so a corrected resend is not refused */
+		rpc_dedup_finish(srv->dedup, env->client_id, env->call_id,
+				 NULL, RPC_DEDUP_REPLY_MAX + 1);
+		server_reject(c, env, RPC_INVALID_ARGUMENT, err);
+		goto drop;
+	}
+
+	call = calloc(1, sizeof(*call));
+	if (!call) {
+		rpc_dedup_finish(srv->dedup, env->client_id, env->call_id,
+				 NULL, RPC_DEDUP_REPLY_MAX + 1);
+		protobuf_c_message_free_unpacked(req, NULL);
+		server_reject(c, env, RPC_RESOURCE_EXHAUSTED,
+			      "the worker is out of memory");
+		goto drop;
+	}
+	call->srv = srv;
+	call->rctx = c;
+	call->env = env;
+	call->req = req;
+	call->method_index = mi;
+	clock_gettime(CLOCK_MONOTONIC, &call->started);
+	{
+		const char *rid = NULL;
+		size_t i;
+
+		for (i = 0; i < env->n_metadata; i++)
+			if (strcmp(env->metadata[i]->key,
+				   RPC_META_REQUEST_ID) == 0)
+				rid = env->metadata[i]->value;
+		if (rid)
+			log_quote(call->request_id, sizeof(call->request_id),
+				  rid);
+		else
+			snprintf(call->request_id, sizeof(call->request_id),
+				 "%016llx-%llu",
+				 (unsigned long long)env->client_id,
+				 (unsigned long long)env->call_id);
+	}
+	atomic_fetch_add(&srv->n_received, 1);
+
+	/* Queue it for a handler thread, unless the queue is full. */
+	pthread_mutex_lock(&srv->mu);
+	if (srv->qlen >= srv->opts.queue_max) {
+		pthread_mutex_unlock(&srv->mu);
+		atomic_fetch_add(&srv->n_overloaded, 1);
+		call->retry_after_s = 1;
+		pthread_mutex_lock(&srv->mu);
+		srv->busy++;
+		c->state = CTX_WORK;
+		pthread_mutex_unlock(&srv->mu);
+		call_complete(call, RPC_RESOURCE_EXHAUSTED,
+			      "the worker is overloaded; retry shortly", NULL);
+		return;
+	}
+	srv->busy++;
+	c->state = CTX_WORK;
+	if (srv->qtail)
+		srv->qtail->next = call;
+	else
+		srv->qhead = call;
+	srv->qtail = call;
+	srv->qlen++;
+	pthread_cond_signal(&srv->work_cv);
+	pthread_mutex_unlock(&srv->mu);
+	return;
+
+drop_rearm:
+	namegen__v1__call__free_unpacked(env, NULL);
+	server_arm_recv(c);
+	return;
+drop:
+	namegen__v1__call__free_unpacked(env, NULL);
+}
+
+static void
+server_arm_recv(struct rpc_ctx *c)
+{
+	struct rpc_server *srv = c->srv;
+
+	pthread_mutex_lock(&srv->mu);
+	if (srv->draining || srv->stopping) {
+		c->state = CTX_IDLE;
+		pthread_cond_broadcast(&srv->idle_cv);
+		pthread_mutex_unlock(&srv->mu);
+		return;
+	}
+	c->state = CTX_RECV;
+	pthread_mutex_unlock(&srv->mu);
+	nng_ctx_recv(c->ctx, c->aio);
+}
+
+/* server_aio_done runs on an nng thread when a receive or send ends. */
+static void
+server_aio_done(void *arg)
+{
+	struct rpc_ctx *c = arg;
+	struct rpc_server *srv = c->srv;
+	int rv = nng_aio_result(c->aio);
+	int state;
+
+	pthread_mutex_lock(&srv->mu);
+	state = c->state;
+	pthread_mutex_unlock(&srv->mu);
+
+	if (state == CTX_SEND) {
+		if (rv != 0) {
+			nng_msg *m = nng_aio_get_msg(c->aio);
+
+			if (m)
+				nng_msg_free(m);
+		}
+		pthread_mutex_lock(&srv->mu);
+		srv->busy--;
+		pthread_cond_broadcast(&srv->idle_cv);
+		pthread_mutex_unlock(&srv->mu);
+		if (rv == NNG_ECLOSED) {
+			pthread_mutex_lock(&srv->mu);
+			c->state = CTX_IDLE;
+			pthread_mutex_unlock(&srv->mu);
+			return;
+		}
+		server_arm_recv(c);
+		return;
+	}
+
+	/* A receive ended. */
+	if (rv != 0) {
+		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
+			pthread_mutex_lock(&srv->mu);
+			c->state = CTX_IDLE;
+			pthread_cond_broadcast(&srv->idle_cv);
+			pthread_mutex_unlock(&srv->mu);
+			return;
+		}
+		server_arm_recv(c);
+		return;
+	}
+	server_take(c, nng_aio_get_msg(c->aio));
+}
+
+/* ---------------------------------------------------------- handlers */
+
+static void *
+server_thread(void *arg)
+{
+	struct rpc_server *srv = arg;
+	struct rpc_call *call;
+
+	for (;;) {
+		pthread_mutex_lock(&srv->mu);
+		while (!srv->qhead && !srv->stopping)
+			pthread_cond_wait(&srv->work_cv, &srv->mu);
+		call = srv->qhead;
+		if (!call) {
+			pthread_mutex_unlock(&srv->mu);
+			return NULL;
+		}
+		srv->qhead = call->next;
+		if (!srv->qhead)
+			srv->qtail = NULL;
+		srv->qlen--;
+		pthread_mutex_unlock(&srv->mu);
+
+		/* It may have waited in the queue past its deadline. */
+		if (call->env->deadline_ms > 0 && rpc_call_expired(call)) {
+			atomic_fetch_add(&srv->n_expired, 1);
+			call_complete(call, RPC_DEADLINE_EXCEEDED,
+				      "the call's deadline passed while it "
+				      "was queued",
+				      NULL);
+			continue;
+		}
+		atomic_fetch_add(&srv->n_handled, 1);
+		srv->opts.service->invoke(srv->opts.service,
+					  call->method_index, call->req,
+					  server_closure, call);
+	}
+}
+
+/* ---------------------------------------------------------- lifecycle */
+
+int
+rpc_server_start(struct rpc_server **out, const struct rpc_server_opts *opts,
+		 char *err, size_t errlen)
+{
+	struct rpc_server *srv;
+	int rv, i;
+
+	*out = NULL;
+	srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	srv->opts = *opts;
+	if (srv->opts.contexts <= 0)
+		srv->opts.contexts = 64;
+	if (srv->opts.threads <= 0)
+		srv->opts.threads = 2;
+	if (srv->opts.queue_max <= 0)
+		srv->opts.queue_max = 1024;
+	if (srv->opts.max_message == 0)
+		srv->opts.max_message = RPC_MAX_MESSAGE_DEFAULT;
+	if (srv->opts.dedup_entries <= 0)
+		srv->opts.dedup_entries = 1024;
+	if (opts->key) {
+		memcpy(srv->key, opts->key, RPC_KEY_BYTES);
+		srv->have_key = true;
+	}
+	pthread_mutex_init(&srv->mu, NULL);
+	pthread_cond_init(&srv->work_cv, NULL);
+	pthread_cond_init(&srv->idle_cv, NULL);
+
+	srv->dedup = rpc_dedup_new((size_t)srv->opts.dedup_entries);
+	srv->ctxs = calloc((size_t)srv->opts.contexts, sizeof(*srv->ctxs));
+	srv->threads = calloc((size_t)srv->opts.threads,
+			      sizeof(*srv->threads));
+	if (!srv->dedup || !srv->ctxs || !srv->threads) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+
+	if ((rv = nng_rep0_open(&srv->sock)) != 0) {
+		snprintf(err, errlen, "cannot open a REP socket: %s",
+			 nng_strerror(rv));
+		goto fail;
+	}
+	srv->sock_open = true;
+	/* Anything beyond this is dropped by the transport (the connection
+	 * closes); up to it, oversized calls get an answer. */
+	nng_socket_set_size(srv->sock, NNG_OPT_RECVMAXSZ,
+			    srv->opts.max_message > RPC_TRANSPORT_MAX
+				    ? srv->opts.max_message
+				    : RPC_TRANSPORT_MAX);
+
+	for (i = 0; i < srv->opts.threads; i++) {
+		if (pthread_create(&srv->threads[i], NULL, server_thread,
+				   srv) != 0) {
+			snprintf(err, errlen, "cannot start handler threads");
+			goto fail;
+		}
+		srv->nthreads++;
+	}
+	for (i = 0; i < srv->opts.contexts; i++) {
+		struct rpc_ctx *c = &srv->ctxs[i];
+
+		c->srv = srv;
+		c->state = CTX_IDLE;
+		if ((rv = nng_aio_alloc(&c->aio, server_aio_done, c)) != 0 ||
+		    (rv = nng_ctx_open(&c->ctx, srv->sock)) != 0) {
+			snprintf(err, errlen, "cannot open REP contexts: %s",
+				 nng_strerror(rv));
+			goto fail;
+		}
+		c->opened = true;
+		srv->nctx++;
+	}
+	if ((rv = nng_listen(srv->sock, opts->url, NULL, 0)) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", opts->url,
+			 nng_strerror(rv));
+		goto fail;
+	}
+	for (i = 0; i < srv->nctx; i++)
+		server_arm_recv(&srv->ctxs[i]);
+	*out = srv;
+	return 0;
+fail:
+	rpc_server_free(srv);
+	return -1;
+}
+
+int
+rpc_server_drain(struct rpc_server *srv, int timeout_ms)
+{
+	struct timespec until;
+	int i, pending;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+
+	pthread_mutex_lock(&srv->mu);
+	srv->draining = true;
+	pthread_mutex_unlock(&srv->mu);
+	/* Stop the receives; contexts with a call finish it first. A
+	 * context may leave RECV between the check and the cancel; the
+	 * cancel then hits its send, and that caller retries elsewhere. */
+	for (i = 0; i < srv->nctx; i++) {
+		bool receiving;
+
+		pthread_mutex_lock(&srv->mu);
+		receiving = srv->ctxs[i].state == CTX_RECV;
+		pthread_mutex_unlock(&srv->mu);
+		if (receiving)
+			nng_aio_cancel(srv->ctxs[i].aio);
+	}
+
+	pthread_mutex_lock(&srv->mu);
+	while (srv->busy > 0) {
+		if (pthread_cond_timedwait(&srv->idle_cv, &srv->mu, &until))
+			break;
+	}
+	pending = srv->busy;
+	pthread_mutex_unlock(&srv->mu);
+	return pending;
+}
+
+void
+rpc_server_free(struct rpc_server *srv)
+{
+	struct rpc_call *call;
+	int i;
+
+	if (!srv)
+		return;
+	pthread_mutex_lock(&srv->mu);
+	srv->stopping = true;
+	pthread_cond_broadcast(&srv->work_cv);
+	pthread_mutex_unlock(&srv->mu);
+	for (i = 0; i < srv->nthreads; i++)
+		pthread_join(srv->threads[i], NULL);
+
+	if (srv->sock_open)
+		nng_close(srv->sock);
+	for (i = 0; i < srv->opts.contexts && srv->ctxs; i++) {
+		struct rpc_ctx *c = &srv->ctxs[i];
+
+		if (c->aio) {
+			nng_aio_stop(c->aio);
+			nng_aio_free(c->aio);
+		}
+	}
+	/* Calls queued but never handled. */
+	while ((call = srv->qhead) != NULL) {
+		srv->qhead = call->next;
+		protobuf_c_message_free_unpacked(call->req, NULL);
+		namegen__v1__call__free_unpacked(call->env, NULL);
+		free(call);
+	}
+	rpc_dedup_free(srv->dedup);
+	free(srv->ctxs);
+	free(srv->threads);
+	pthread_mutex_destroy(&srv->mu);
+	pthread_cond_destroy(&srv->work_cv);
+	pthread_cond_destroy(&srv->idle_cv);
+	free(srv);
+}
+
+void
+rpc_server_get_stats(struct rpc_server *srv, struct rpc_server_stats *out)
+{
+	out->received = atomic_load(&srv->n_received);
+	out->handled = atomic_load(&srv->n_handled);
+	out->replayed = atomic_load(&srv->n_replayed);
+	out->rejected = atomic_load(&srv->n_rejected);
+	out->expired = atomic_load(&srv->n_expired);
+	out->overloaded = atomic_load(&srv->n_overloaded);
+}
