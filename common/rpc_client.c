@@ -27,7 +27,7 @@
 
 /* How long a new client waits for a first connection before it reports
  * a worker unavailable: dials run in the background after open. */
-#define CLIENT_GRACE_MS 3000
+#define CLIENT_GRACE_MS_DEFAULT 3000
 
 enum pending_state { P_SEND, P_RECV };
 
@@ -56,6 +56,7 @@ struct rpc_client {
 	int timeout_ms;
 	size_t max_message;
 	int64_t opened_ms;
+	int grace_ms;
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -269,6 +270,9 @@ rpc_client_open(struct rpc_client **out, const struct rpc_client_opts *opts,
 	randombytes_buf(&cli->client_id, sizeof(cli->client_id));
 	atomic_init(&cli->next_call, 1);
 	cli->opened_ms = rpc_now_ms();
+	cli->grace_ms = opts->grace_ms == 0  ? CLIENT_GRACE_MS_DEFAULT
+			: opts->grace_ms < 0 ? 0
+					     : opts->grace_ms;
 
 	if ((rv = nng_req0_open(&cli->sock)) != 0) {
 		snprintf(err, errlen, "cannot open a REQ socket: %s",
@@ -412,7 +416,7 @@ rpc_client_call(struct rpc_client *cli, const ProtobufCServiceDescriptor *svc,
 	pthread_mutex_lock(&cli->mu);
 	pipes = cli->pipes;
 	pthread_mutex_unlock(&cli->mu);
-	if (pipes == 0 && now - cli->opened_ms > CLIENT_GRACE_MS)
+	if (pipes == 0 && now - cli->opened_ms >= cli->grace_ms)
 		return RPC_UNAVAILABLE;
 
 	/* Build and seal the Call. */

@@ -26,6 +26,9 @@ struct rpc_client_opts {
 	int timeout_ms;        /* default deadline of a call; 0 = 10000 */
 	int resend_ms;         /* REQ resend interval; 0 = 5000; <0 = never */
 	size_t max_message;    /* 0 = RPC_MAX_MESSAGE_DEFAULT */
+	int grace_ms;          /* after open, how long calls wait for a
+				  first connection instead of failing with
+				  RPC_UNAVAILABLE; 0 = 3000, <0 = none */
 };
 
 /* What a call ended with. body is the unpacked reply (NULL unless status

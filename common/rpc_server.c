@@ -54,6 +54,7 @@ struct rpc_server {
 	uint8_t key[RPC_KEY_BYTES];
 	bool have_key;
 	nng_socket sock;
+	nng_listener listener;
 	bool sock_open;
 	struct rpc_ctx *ctxs;
 	int nctx;
@@ -633,7 +634,7 @@ rpc_server_start(struct rpc_server **out, const struct rpc_server_opts *opts,
 		c->opened = true;
 		srv->nctx++;
 	}
-	if ((rv = nng_listen(srv->sock, opts->url, NULL, 0)) != 0) {
+	if ((rv = nng_listen(srv->sock, opts->url, &srv->listener, 0)) != 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", opts->url,
 			 nng_strerror(rv));
 		goto fail;
@@ -726,6 +727,17 @@ rpc_server_free(struct rpc_server *srv)
 	pthread_cond_destroy(&srv->work_cv);
 	pthread_cond_destroy(&srv->idle_cv);
 	free(srv);
+}
+
+int
+rpc_server_bound_port(struct rpc_server *srv)
+{
+	int port;
+
+	if (nng_listener_get_int(srv->listener, NNG_OPT_TCP_BOUND_PORT,
+				 &port) != 0)
+		return -1;
+	return port;
 }
 
 void

@@ -61,6 +61,10 @@ int rpc_server_drain(struct rpc_server *srv, int timeout_ms);
  * this returns. Accepts NULL and a server that failed half-way. */
 void rpc_server_free(struct rpc_server *srv);
 
+/* rpc_server_bound_port returns the TCP port the server listens on (useful
+ * after listening on port 0), or -1 for other transports. */
+int rpc_server_bound_port(struct rpc_server *srv);
+
 /* Counters since start, for logs, /metrics and tests. */
 struct rpc_server_stats {
 	uint64_t received;     /* messages taken off the socket */

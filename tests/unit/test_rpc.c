@@ -1,0 +1,588 @@
+/* test_rpc.c - the RPC server and client over real nng sockets.
+ *
+ * A real rpc_server runs the rpctest EchoService; calls come from a real
+ * rpc_client, or from a raw nng REQ socket when a test needs to send what
+ * no well-behaved client would (wrong MAC, garbage, resent calls). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <sodium.h>
+
+#include "common/log.h"
+#include "common/rpc_client.h"
+#include "common/rpc_envelope.h"
+#include "common/rpc_server.h"
+#include "namegen.pb-c.h"
+#include "tests/support/echo_service.h"
+
+static uint8_t key[RPC_KEY_BYTES], other_key[RPC_KEY_BYTES];
+static char ipc_url[128], ipc_url2[128];
+
+static int
+setup(void **state)
+{
+	(void)state;
+	if (sodium_init() < 0)
+		return -1;
+	log_threshold = LOG_ERROR; /* the refusals below log warnings */
+	randombytes_buf(key, sizeof(key));
+	randombytes_buf(other_key, sizeof(other_key));
+	snprintf(ipc_url, sizeof(ipc_url), "ipc:///tmp/ng-test-rpc-%d.ipc",
+		 (int)getpid());
+	snprintf(ipc_url2, sizeof(ipc_url2), "ipc:///tmp/ng-test-rpc2-%d.ipc",
+		 (int)getpid());
+	return 0;
+}
+
+static struct rpc_server *
+start_server(const char *url, size_t max_message, int threads,
+	     int queue_max)
+{
+	struct rpc_server_opts o = {0};
+	struct rpc_server *srv;
+	char err[256];
+
+	o.url = url;
+	o.key = key;
+	o.service = &echo_service.base;
+	o.max_message = max_message;
+	o.threads = threads;
+	o.queue_max = queue_max;
+	o.contexts = 16;
+	if (rpc_server_start(&srv, &o, err, sizeof(err)) != 0)
+		fail_msg("server on %s: %s", url, err);
+	return srv;
+}
+
+static struct rpc_client *
+open_client(const char *urls, const uint8_t *k)
+{
+	struct rpc_client_opts o = {0};
+	struct rpc_client *cli;
+	char err[256];
+
+	o.urls = urls;
+	o.key = k;
+	o.timeout_ms = 5000;
+	if (rpc_client_open(&cli, &o, err, sizeof(err)) != 0)
+		fail_msg("client: %s", err);
+	return cli;
+}
+
+/* echo_sync makes one Echo call and returns its status. */
+static int
+echo_sync(struct rpc_client *cli, uint64_t seq, uint32_t sleep_ms,
+	  int fail_status, int timeout_ms, struct rpc_reply *out)
+{
+	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
+
+	req.seq = seq;
+	req.sleep_ms = sleep_ms;
+	req.fail_status = fail_status;
+	req.payload.data = (uint8_t *)"payload";
+	req.payload.len = 7;
+	return rpc_client_call_sync(cli, &rpctest__echo_service__descriptor,
+				    "Echo", &req.base, NULL, 0, timeout_ms,
+				    out);
+}
+
+static void
+roundtrip_on(const char *url)
+{
+	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
+	struct rpc_meta meta[] = {{"session", "abc"}, {"x", "y"}};
+	struct rpc_server *srv = start_server(url, 0, 2, 0);
+	struct rpc_client *cli;
+	struct rpc_reply r;
+	Rpctest__EchoReply *rep;
+	char dial[128];
+
+	/* a tcp server listens on port 0: dial the port it got */
+	if (rpc_server_bound_port(srv) > 0)
+		snprintf(dial, sizeof(dial), "tcp://127.0.0.1:%d",
+			 rpc_server_bound_port(srv));
+	else
+		snprintf(dial, sizeof(dial), "%s", url);
+	cli = open_client(dial, key);
+
+	req.client = 3;
+	req.seq = 99;
+	req.payload.data = (uint8_t *)"\0binary\xff";
+	req.payload.len = 8;
+	req.metadata_key = "session";
+	assert_int_equal(rpc_client_call_sync(
+				 cli, &rpctest__echo_service__descriptor,
+				 "Echo", &req.base, meta, 2, 0, &r),
+			 RPC_OK);
+	rep = (Rpctest__EchoReply *)r.body;
+	assert_non_null(rep);
+	assert_int_equal(rep->client, 3);
+	assert_true(rep->seq == 99);
+	assert_int_equal(rep->payload.len, 8);
+	assert_memory_equal(rep->payload.data, "\0binary\xff", 8);
+	assert_string_equal(rep->metadata_value, "abc");
+	rpc_reply_clear(&r);
+	assert_null(r.body);
+	rpc_client_close(cli);
+	rpc_server_free(srv);
+}
+
+static void
+test_roundtrip_inproc(void **state)
+{
+	(void)state;
+	roundtrip_on("inproc://test-rpc-roundtrip");
+}
+
+static void
+test_roundtrip_ipc(void **state)
+{
+	(void)state;
+	roundtrip_on(ipc_url);
+}
+
+static void
+test_roundtrip_tcp(void **state)
+{
+	(void)state;
+	roundtrip_on("tcp://127.0.0.1:0");
+}
+
+static void
+test_handler_failure_carries_status(void **state)
+{
+	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
+	struct rpc_client *cli = open_client(ipc_url, key);
+	struct rpc_reply r;
+
+	(void)state;
+	assert_int_equal(echo_sync(cli, 1, 0, RPC_RESOURCE_EXHAUSTED, 0, &r),
+			 RPC_RESOURCE_EXHAUSTED);
+	assert_string_equal(r.message, "asked to fail with 8");
+	assert_int_equal(r.retry_after_s, 7);
+	assert_null(r.body);
+	rpc_client_close(cli);
+	rpc_server_free(srv);
+}
+
+static void
+test_client_deadline(void **state)
+{
+	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
+	struct rpc_client *cli = open_client(ipc_url, key);
+	struct rpc_reply r;
+
+	(void)state;
+	assert_int_equal(echo_sync(cli, 1, 600, 0, 100, &r),
+			 RPC_DEADLINE_EXCEEDED);
+	assert_true(r.latency_ms < 590);
+	/* the worker is still fine afterwards */
+	assert_int_equal(echo_sync(cli, 2, 0, 0, 0, &r), RPC_OK);
+	rpc_reply_clear(&r);
+	rpc_client_close(cli);
+	rpc_server_free(srv);
+}
+
+static void
+test_wrong_secret_is_refused_by_client(void **state)
+{
+	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
+	struct rpc_client *cli = open_client(ipc_url, other_key);
+	uint64_t before = echo_invocations();
+	struct rpc_reply r;
+
+	(void)state;
+	/* The worker refuses the call; its answer is sealed with a key the
+	 * client does not share, so the client cannot trust it either. */
+	assert_int_not_equal(echo_sync(cli, 1, 0, 0, 0, &r), RPC_OK);
+	assert_true(echo_invocations() == before);
+	rpc_client_close(cli);
+	rpc_server_free(srv);
+}
+
+static void
+test_no_worker_is_unavailable(void **state)
+{
+	struct rpc_client_opts o = {0};
+	struct rpc_client *cli;
+	struct rpc_reply r;
+	char err[256];
+
+	(void)state;
+	o.urls = "ipc:///tmp/ng-test-nobody-listens.ipc";
+	o.key = key;
+	o.grace_ms = -1;
+	assert_int_equal(rpc_client_open(&cli, &o, err, sizeof(err)), 0);
+	assert_int_equal(echo_sync(cli, 1, 0, 0, 0, &r), RPC_UNAVAILABLE);
+	rpc_client_close(cli);
+}
+
+/* ------------------------------------------------ raw, hostile callers */
+
+struct raw {
+	nng_socket sock;
+};
+
+static void
+raw_open(struct raw *raw, const char *url)
+{
+	assert_int_equal(nng_req0_open(&raw->sock), 0);
+	nng_socket_set_ms(raw->sock, NNG_OPT_RECVTIMEO, 3000);
+	assert_int_equal(nng_dial(raw->sock, url, NULL, 0), 0);
+}
+
+/* raw_exchange sends bytes and opens the answer as a Result. */
+static Namegen__V1__Result *
+raw_exchange(struct raw *raw, const void *data, size_t len)
+{
+	ProtobufCMessage *res = NULL;
+	char err[128];
+	nng_msg *m;
+	int rv;
+
+	assert_int_equal(nng_msg_alloc(&m, len), 0);
+	memcpy(nng_msg_body(m), data, len);
+	assert_int_equal(nng_sendmsg(raw->sock, m, 0), 0);
+	rv = nng_recvmsg(raw->sock, &m, 0);
+	if (rv != 0)
+		fail_msg("no answer: %s", nng_strerror(rv));
+	assert_int_equal(rpc_open(key, nng_msg_body(m), nng_msg_len(m),
+				  &namegen__v1__result__descriptor, &res, err,
+				  sizeof(err)),
+			 0);
+	nng_msg_free(m);
+	return (Namegen__V1__Result *)res;
+}
+
+/* sealed_call builds a sealed Call to method with an EchoRequest body. */
+static nng_msg *
+sealed_call(const uint8_t *k, const char *method, uint64_t call_id,
+	    int64_t deadline_ms, size_t payload_len)
+{
+	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
+	Namegen__V1__Call c = NAMEGEN__V1__CALL__INIT;
+	uint8_t *body, *payload = calloc(1, payload_len + 1);
+	nng_msg *m;
+
+	req.seq = call_id;
+	req.payload.data = payload;
+	req.payload.len = payload_len;
+	body = malloc(rpctest__echo_request__get_packed_size(&req));
+	c.body.len = rpctest__echo_request__pack(&req, body);
+	c.body.data = body;
+	c.method = (char *)method;
+	c.client_id = 77;
+	c.call_id = call_id;
+	c.deadline_ms = deadline_ms;
+	assert_int_equal(rpc_seal(k, &c.base, &m), 0);
+	free(body);
+	free(payload);
+	return m;
+}
+
+static void
+expect_status(struct raw *raw, nng_msg *m, int status, const char *says)
+{
+	Namegen__V1__Result *res =
+		raw_exchange(raw, nng_msg_body(m), nng_msg_len(m));
+
+	if ((int)res->status != status)
+		fail_msg("expected %s, got %s (%s)", rpc_status_name(status),
+			 rpc_status_name((int)res->status), res->message);
+	if (says && !strstr(res->message, says))
+		fail_msg("\"%s\" does not say \"%s\"", res->message, says);
+	namegen__v1__result__free_unpacked(res, NULL);
+	nng_msg_free(m);
+}
+
+static void
+test_hostile_messages_get_statuses(void **state)
+{
+	struct rpc_server *srv = start_server(ipc_url, 4096, 2, 0);
+	int64_t later = rpc_now_ms() + 5000;
+	uint64_t before = echo_invocations();
+	struct rpc_server_stats st;
+	struct raw raw;
+	nng_msg *m;
+	uint8_t junk[300];
+
+	(void)state;
+	raw_open(&raw, ipc_url);
+
+	expect_status(&raw, sealed_call(other_key, "EchoService/Echo", 1,
+					later, 10),
+		      RPC_UNAUTHENTICATED, "authentication code is wrong");
+	expect_status(&raw, sealed_call(NULL, "EchoService/Echo", 2, later,
+					10),
+		      RPC_UNAUTHENTICATED, "not authenticated");
+	expect_status(&raw, sealed_call(key, "EchoService/Echo", 3,
+					rpc_now_ms() - 1, 10),
+		      RPC_DEADLINE_EXCEEDED, "deadline");
+	expect_status(&raw, sealed_call(key, "EchoService/Nope", 4, later, 10),
+		      RPC_UNIMPLEMENTED, "no method \"EchoService/Nope\"");
+	expect_status(&raw, sealed_call(key, "ModelService/Echo", 5, later,
+					10),
+		      RPC_UNIMPLEMENTED, NULL);
+	expect_status(&raw, sealed_call(key, "Echo", 6, later, 10),
+		      RPC_UNIMPLEMENTED, NULL);
+	expect_status(&raw, sealed_call(key, "EchoService/Echo", 7, later,
+					8000),
+		      RPC_RESOURCE_EXHAUSTED, "exceeds the limit of 4096");
+
+	/* truncated: every prefix of a good message */
+	m = sealed_call(key, "EchoService/Echo", 8, later, 10);
+	for (size_t n = 0; n < nng_msg_len(m); n += 3) {
+		Namegen__V1__Result *res =
+			raw_exchange(&raw, nng_msg_body(m), n);
+
+		assert_true(res->status == NAMEGEN__V1__STATUS__STATUS_INVALID_ARGUMENT ||
+			    res->status == NAMEGEN__V1__STATUS__STATUS_UNAUTHENTICATED);
+		namegen__v1__result__free_unpacked(res, NULL);
+	}
+	nng_msg_free(m);
+
+	/* garbage */
+	for (int i = 0; i < 50; i++) {
+		Namegen__V1__Result *res;
+
+		randombytes_buf(junk, sizeof(junk));
+		res = raw_exchange(&raw, junk, 1 + i * 5);
+		assert_int_not_equal(res->status, NAMEGEN__V1__STATUS__STATUS_OK);
+		namegen__v1__result__free_unpacked(res, NULL);
+	}
+
+	/* a body that is not an EchoRequest */
+	{
+		Namegen__V1__Call c = NAMEGEN__V1__CALL__INIT;
+
+		c.method = "EchoService/Echo";
+		c.client_id = 77;
+		c.call_id = 9;
+		c.deadline_ms = later;
+		c.body.data = (uint8_t *)"\xff\xff\xff";
+		c.body.len = 3;
+		assert_int_equal(rpc_seal(key, &c.base, &m), 0);
+		expect_status(&raw, m, RPC_INVALID_ARGUMENT,
+			      "not a valid EchoRequest");
+	}
+
+	/* none of that reached the handler, and the worker still serves */
+	assert_true(echo_invocations() == before);
+	expect_status(&raw, sealed_call(key, "EchoService/Echo", 10, later, 10),
+		      RPC_OK, NULL);
+	assert_true(echo_invocations() == before + 1);
+	rpc_server_get_stats(srv, &st);
+	assert_true(st.rejected >= 8);
+	assert_true(st.expired >= 1);
+
+	nng_close(raw.sock);
+	rpc_server_free(srv);
+}
+
+/* A resent call (same client and call id) is answered from the cache with
+ * the same bytes, and the handler runs once. */
+static void
+test_resent_call_runs_once(void **state)
+{
+	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
+	nng_msg *m = sealed_call(key, "EchoService/Echo", 500,
+				 rpc_now_ms() + 5000, 16);
+	Namegen__V1__Result *a, *b;
+	Rpctest__EchoReply *ra, *rb;
+	uint64_t before = echo_invocations();
+	struct rpc_server_stats st;
+	struct raw raw;
+
+	(void)state;
+	raw_open(&raw, ipc_url);
+	a = raw_exchange(&raw, nng_msg_body(m), nng_msg_len(m));
+	b = raw_exchange(&raw, nng_msg_body(m), nng_msg_len(m));
+	assert_int_equal(a->status, NAMEGEN__V1__STATUS__STATUS_OK);
+	assert_int_equal(b->status, NAMEGEN__V1__STATUS__STATUS_OK);
+	assert_int_equal(a->body.len, b->body.len);
+	assert_memory_equal(a->body.data, b->body.data, a->body.len);
+	ra = rpctest__echo_reply__unpack(NULL, a->body.len, a->body.data);
+	rb = rpctest__echo_reply__unpack(NULL, b->body.len, b->body.data);
+	assert_true(ra->invocation == rb->invocation);
+	assert_true(echo_invocations() == before + 1);
+	rpc_server_get_stats(srv, &st);
+	assert_true(st.replayed == 1);
+
+	rpctest__echo_reply__free_unpacked(ra, NULL);
+	rpctest__echo_reply__free_unpacked(rb, NULL);
+	namegen__v1__result__free_unpacked(a, NULL);
+	namegen__v1__result__free_unpacked(b, NULL);
+	nng_msg_free(m);
+	nng_close(raw.sock);
+	rpc_server_free(srv);
+}
+
+/* ------------------------------------------- several workers, shutdown */
+
+static void
+test_load_spreads_and_survives_a_worker_leaving(void **state)
+{
+	struct rpc_server *s1 = start_server(ipc_url, 0, 2, 0);
+	struct rpc_server *s2 = start_server(ipc_url2, 0, 2, 0);
+	char urls[300];
+	struct rpc_client *cli;
+	struct rpc_server_stats st1, st2;
+	struct rpc_reply r;
+	int i;
+
+	(void)state;
+	snprintf(urls, sizeof(urls), "%s,%s", ipc_url, ipc_url2);
+	cli = open_client(urls, key);
+	/* both connections up before counting */
+	usleep(200000);
+	for (i = 0; i < 200; i++) {
+		assert_int_equal(echo_sync(cli, (uint64_t)i, 0, 0, 0, &r),
+				 RPC_OK);
+		rpc_reply_clear(&r);
+	}
+	rpc_server_get_stats(s1, &st1);
+	rpc_server_get_stats(s2, &st2);
+	assert_true(st1.handled > 20);
+	assert_true(st2.handled > 20);
+
+	rpc_server_drain(s1, 1000);
+	rpc_server_free(s1);
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(echo_sync(cli, (uint64_t)i, 0, 0, 3000, &r),
+				 RPC_OK);
+		rpc_reply_clear(&r);
+	}
+	rpc_client_close(cli);
+	rpc_server_free(s2);
+}
+
+struct async_result {
+	int status;
+	int done;
+};
+
+static void
+async_done(void *arg, struct rpc_reply *r)
+{
+	struct async_result *a = arg;
+
+	a->status = r->status;
+	__atomic_store_n(&a->done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void
+test_drain_finishes_calls_in_progress(void **state)
+{
+	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
+	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
+	struct rpc_client *cli = open_client(ipc_url, key);
+	struct async_result a = {0};
+	struct rpc_reply r;
+
+	(void)state;
+	/* make sure the connection is up */
+	assert_int_equal(echo_sync(cli, 0, 0, 0, 0, &r), RPC_OK);
+	rpc_reply_clear(&r);
+	req.sleep_ms = 300;
+	assert_int_equal(rpc_client_call(cli,
+					 &rpctest__echo_service__descriptor,
+					 "Echo", &req.base, NULL, 0, 5000,
+					 async_done, &a),
+			 0);
+	usleep(100000); /* the call is in the handler now */
+	assert_int_equal(rpc_server_drain(srv, 3000), 0);
+	for (int i = 0; i < 200 && !__atomic_load_n(&a.done, __ATOMIC_SEQ_CST);
+	     i++)
+		usleep(10000);
+	assert_int_equal(a.done, 1);
+	assert_int_equal(a.status, RPC_OK);
+	rpc_client_close(cli);
+	rpc_server_free(srv);
+}
+
+static void
+test_full_queue_is_resource_exhausted(void **state)
+{
+	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
+	struct rpc_server *srv = start_server(ipc_url, 0, 1, 1);
+	struct rpc_client *cli = open_client(ipc_url, key);
+	struct async_result a[6] = {{0}};
+	struct rpc_reply r;
+	int i, ok = 0, busy = 0;
+
+	(void)state;
+	assert_int_equal(echo_sync(cli, 0, 0, 0, 0, &r), RPC_OK);
+	rpc_reply_clear(&r);
+	req.sleep_ms = 200;
+	for (i = 0; i < 6; i++)
+		assert_int_equal(rpc_client_call(
+					 cli, &rpctest__echo_service__descriptor,
+					 "Echo", &req.base, NULL, 0, 5000,
+					 async_done, &a[i]),
+				 0);
+	for (i = 0; i < 6; i++) {
+		while (!__atomic_load_n(&a[i].done, __ATOMIC_SEQ_CST))
+			usleep(5000);
+		ok += a[i].status == RPC_OK;
+		busy += a[i].status == RPC_RESOURCE_EXHAUSTED;
+	}
+	/* one thread and one queue slot: at most two at a time get in */
+	assert_true(ok >= 2);
+	assert_true(busy >= 1);
+	assert_int_equal(ok + busy, 6);
+	rpc_client_close(cli);
+	rpc_server_free(srv);
+}
+
+static void
+test_close_cancels_calls_in_flight(void **state)
+{
+	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
+	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
+	struct rpc_client *cli = open_client(ipc_url, key);
+	struct async_result a = {0};
+
+	(void)state;
+	req.sleep_ms = 300;
+	assert_int_equal(rpc_client_call(cli,
+					 &rpctest__echo_service__descriptor,
+					 "Echo", &req.base, NULL, 0, 5000,
+					 async_done, &a),
+			 0);
+	rpc_client_close(cli);
+	assert_int_equal(a.done, 1);
+	assert_int_equal(a.status, RPC_CANCELLED);
+	rpc_server_drain(srv, 2000);
+	rpc_server_free(srv);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip_inproc),
+		cmocka_unit_test(test_roundtrip_ipc),
+		cmocka_unit_test(test_roundtrip_tcp),
+		cmocka_unit_test(test_handler_failure_carries_status),
+		cmocka_unit_test(test_client_deadline),
+		cmocka_unit_test(test_wrong_secret_is_refused_by_client),
+		cmocka_unit_test(test_no_worker_is_unavailable),
+		cmocka_unit_test(test_hostile_messages_get_statuses),
+		cmocka_unit_test(test_resent_call_runs_once),
+		cmocka_unit_test(test_load_spreads_and_survives_a_worker_leaving),
+		cmocka_unit_test(test_drain_finishes_calls_in_progress),
+		cmocka_unit_test(test_full_queue_is_resource_exhausted),
+		cmocka_unit_test(test_close_cancels_calls_in_flight),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
