@@ -1,0 +1,40 @@
+/* service.h - the AuthService handlers (proto/namegen.proto).
+ *
+ * Handlers run on the RPC server's threads and may block on PostgreSQL
+ * and Redis, always within the call's deadline. Anything that hashes a
+ * password (Register, Login, ChangePassword, DeleteAccount) hands that
+ * work to the hashing pool and completes the call from there, so the RPC
+ * threads stay free for WhoAmI and favorites. The session token comes
+ * from the call's "session" metadata, the end user's address from
+ * "client-addr"; neither is ever logged. */
+#ifndef AUTH_SERVICE_H
+#define AUTH_SERVICE_H
+
+#include "namegen.pb-c.h"
+
+#include "auth-service/db.h"
+#include "auth-service/password.h"
+#include "auth-service/ratelimit.h"
+#include "auth-service/redis.h"
+#include "auth-service/workpool.h"
+
+struct auth_svc {
+	Namegen__V1__AuthService_Service base;   /* first: what rpc_server
+						    calls through */
+	struct auth_db *db;
+	struct auth_redis *redis;
+	const struct auth_pw *pw;
+	struct auth_pool *hash_pool;
+	struct auth_rate rate;
+	int session_ttl_s;
+	int sessions_max;                        /* per user */
+};
+
+/* auth_svc_init fills in the handlers; the other fields are the
+ * caller's, set before serving, and must outlive the server. */
+void auth_svc_init(struct auth_svc *svc);
+
+/* auth_svc_service is what struct rpc_server_opts.service takes. */
+ProtobufCService *auth_svc_service(struct auth_svc *svc);
+
+#endif /* AUTH_SERVICE_H */
