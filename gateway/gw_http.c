@@ -1,0 +1,572 @@
+/* gw_http.c - the HTTP server: libmicrohttpd in front of the handlers. */
+#include "gateway/gw_http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "gateway/gw_error.h"
+#include "namegen.pb-c.h"
+
+struct gw_http {
+	struct MHD_Daemon *daemon;
+	struct gw_ctx *ctx;
+	int port;
+	bool quiesced;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static int
+hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* unescape decodes %HH in place like MHD's default, except %00, which
+ * stays as the three characters: a NUL would silently cut the path (and
+ * gw_static refuses any '%' left in a path). */
+static size_t
+unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *w = s;
+	const char *p = s;
+	int hi, lo;
+
+	(void)cls;
+	(void)c;
+	while (*p) {
+		if (p[0] == '%' && (hi = hex(p[1])) >= 0 &&
+		    (lo = hex(p[2])) >= 0 && (hi | lo) != 0) {
+			*w++ = (char)(hi * 16 + lo);
+			p += 3;
+			continue;
+		}
+		*w++ = *p++;
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256], q[300];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	log_warn("http server", "detail=%s", log_quote(q, sizeof(q), msg));
+}
+
+static const char *
+header(struct gw_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+/* request_id keeps a client's X-Request-Id when it is 1..64 characters of
+ * [A-Za-z0-9._-], else makes one of 16 hex digits. */
+static void
+request_id(struct gw_req *r)
+{
+	static _Thread_local uint64_t state;
+	const char *in = header(r, "X-Request-Id");
+	size_t n;
+	uint64_t x;
+
+	if (in) {
+		n = strspn(in, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQR"
+			       "STUVWXYZ0123456789._-");
+		if (n > 0 && n <= GW_REQ_ID_MAX && in[n] == '\0') {
+			memcpy(r->request_id, in, n + 1);
+			return;
+		}
+	}
+	/* xorshift64*, seeded once per thread from the kernel */
+	while (state == 0)
+		if (getrandom(&state, sizeof(state), 0) != sizeof(state))
+			state = (uint64_t)gw_req_now_ns() | 1;
+	state ^= state >> 12;
+	state ^= state << 25;
+	state ^= state >> 27;
+	x = state * 0x2545F4914F6CDD1DULL;
+	snprintf(r->request_id, sizeof(r->request_id), "%016llx",
+		 (unsigned long long)x);
+}
+
+/* client_address takes the last X-Forwarded-For entry (the one Heroku's
+ * router appends) when trusted and well formed, else the socket's peer. */
+static void
+client_address(struct gw_req *r)
+{
+	const union MHD_ConnectionInfo *ci;
+	const char *xff = header(r, "X-Forwarded-For"), *last;
+	unsigned char tmp[16];
+	char ip[GW_REQ_ADDR_MAX];
+	size_t n;
+
+	if (r->ctx->trust_forwarded && xff) {
+		last = strrchr(xff, ',');
+		last = last ? last + 1 : xff;
+		while (*last == ' ')
+			last++;
+		n = strcspn(last, " ");
+		if (n > 0 && n < sizeof(ip)) {
+			memcpy(ip, last, n);
+			ip[n] = '\0';
+			if (inet_pton(AF_INET, ip, tmp) == 1 ||
+			    inet_pton(AF_INET6, ip, tmp) == 1) {
+				memcpy(r->client_addr, ip, n + 1);
+				return;
+			}
+		}
+	}
+	ci = MHD_get_connection_info(r->conn,
+				     MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ci || !ci->client_addr)
+		return;
+	if (ci->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET,
+			  &((const struct sockaddr_in *)(const void *)
+				    ci->client_addr)
+				   ->sin_addr,
+			  r->client_addr, sizeof(r->client_addr));
+	else if (ci->client_addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)(const void *)
+				    ci->client_addr)
+				   ->sin6_addr,
+			  r->client_addr, sizeof(r->client_addr));
+}
+
+/* session_token takes a bearer token first, else the session cookie. */
+static void
+session_token(struct gw_req *r)
+{
+	if (gw_cookie_bearer(header(r, "Authorization"), r->token,
+			     sizeof(r->token)))
+		return;
+	if (gw_cookie_find(header(r, "Cookie"), r->token, sizeof(r->token)))
+		r->token_in_cookie = true;
+}
+
+/* ----------------------------------------------------- static files */
+
+static void
+serve_static(struct gw_req *r)
+{
+	struct gw_static_file f;
+	const char *inm;
+
+	if (gw_static_lookup(&r->ctx->web, r->path, &f) < 0) {
+		gw_req_error(r, 404, "not_found", NULL, "no such page");
+		return;
+	}
+	inm = header(r, "If-None-Match");
+	if (inm && strcmp(inm, f.etag) == 0) {
+		close(f.fd);
+		gw_req_bytes(r, 304, NULL, "", 0);
+	} else {
+		r->resp = MHD_create_response_from_fd64(f.size, f.fd);
+		if (!r->resp) {
+			close(f.fd);
+			gw_req_error(r, 500, "internal", NULL,
+				     "internal error");
+			return;
+		}
+		r->status = 200;
+		r->resp_len = f.size;
+		gw_req_header(r, "Content-Type", f.type);
+	}
+	gw_req_header(r, "Cache-Control", f.cache);
+	gw_req_header(r, "ETag", f.etag);
+	gw_req_header(r, "Last-Modified", f.last_modified);
+}
+
+/* ------------------------------------------------- the first call */
+
+static void
+preflight(struct gw_req *r, const char *allow)
+{
+	if (!gw_cors_allowed(&r->ctx->cors, r->origin)) {
+		gw_req_error(r, 403, "forbidden_origin", NULL,
+			     "origin not allowed");
+		return;
+	}
+	gw_req_bytes(r, 204, NULL, "", 0);
+	gw_req_header(r, "Access-Control-Allow-Methods", allow);
+	gw_req_header(r, "Access-Control-Allow-Headers",
+		      "Content-Type, Authorization, X-Request-Id");
+	gw_req_header(r, "Access-Control-Max-Age", "600");
+}
+
+/* begin routes and checks a request once its headers are in; it may
+ * answer at once (404, 405, 403, 413, preflight, static files). */
+static void
+begin(struct gw_req *r, const char *url)
+{
+	struct gw_ctx *ctx = r->ctx;
+	char allow[GW_ROUTE_ALLOW_MAX];
+	enum gw_route_result res;
+	const char *cl;
+	size_t idx = 0;
+	bool api;
+
+	request_id(r);
+	client_address(r);
+	session_token(r);
+	r->origin = header(r, "Origin");
+	api = strncmp(url, "/api", 4) == 0 || strcmp(url, "/healthz") == 0 ||
+	      strcmp(url, "/readyz") == 0 || strcmp(url, "/metrics") == 0;
+
+	res = gw_route_find(ctx->routes, ctx->nroutes, r->method, url,
+			    &r->route, &idx, allow);
+	if (res == GW_ROUTE_FOUND) {
+		r->metric = (int)idx;
+		r->legacy = r->route->flags & GW_ROUTE_LEGACY;
+	} else {
+		r->metric = api ? ctx->metric_other : ctx->metric_static;
+	}
+
+	if (strcmp(r->method, "OPTIONS") == 0 && res != GW_ROUTE_NO_PATH) {
+		if (r->origin &&
+		    header(r, "Access-Control-Request-Method")) {
+			preflight(r, allow);
+		} else {
+			gw_req_bytes(r, 204, NULL, "", 0);
+			gw_req_header(r, "Allow", allow);
+		}
+		return;
+	}
+	if (res == GW_ROUTE_NO_METHOD) {
+		gw_req_error(r, 405, "method_not_allowed", NULL,
+			     "%s is not allowed here; allowed: %s", r->method,
+			     allow);
+		gw_req_header(r, "Allow", allow);
+		return;
+	}
+	if (res == GW_ROUTE_NO_PATH) {
+		if (api) {
+			gw_req_error(r, 404, "not_found", NULL,
+				     "no such route");
+		} else if (strcmp(r->method, "GET") == 0 ||
+			   strcmp(r->method, "HEAD") == 0) {
+			serve_static(r);
+		} else {
+			gw_req_error(r, 405, "method_not_allowed", NULL,
+				     "only GET and HEAD are allowed here");
+			gw_req_header(r, "Allow", "GET, HEAD");
+		}
+		return;
+	}
+
+	/* a foreign page must not act with a visitor's cookie */
+	if (gw_cors_state_changing(r->method) && r->token_in_cookie &&
+	    r->origin && !gw_cors_allowed(&ctx->cors, r->origin) &&
+	    !gw_cors_same_origin(r->origin, header(r, "Host"))) {
+		gw_req_error(r, 403, "forbidden_origin", NULL,
+			     "requests with the session cookie are not "
+			     "allowed from this origin");
+		return;
+	}
+
+	cl = header(r, "Content-Length");
+	if (cl && strtoull(cl, NULL, 10) > GW_JSON_BODY_MAX) {
+		gw_req_error(r, 413, "payload_too_large", NULL,
+			     "the body is larger than %d bytes",
+			     GW_JSON_BODY_MAX);
+		return;
+	}
+}
+
+/* body_add keeps a chunk of the body, up to the limit. */
+static void
+body_add(struct gw_req *r, const char *data, size_t len)
+{
+	char *nb;
+
+	if (r->body_too_large || !r->route ||
+	    !(r->route->flags & GW_ROUTE_BODY))
+		return;
+	if (r->body_len + len > GW_JSON_BODY_MAX) {
+		r->body_too_large = true;
+		free(r->body);
+		r->body = NULL;
+		r->body_len = 0;
+		return;
+	}
+	if (!r->body) {
+		r->body = malloc(GW_JSON_BODY_MAX);
+		if (!r->body) {
+			r->body_too_large = true;
+			return;
+		}
+	}
+	nb = r->body;
+	memcpy(nb + r->body_len, data, len);
+	r->body_len += len;
+}
+
+/* dispatch parses the body when the route takes one and runs the
+ * handler; returns GW_WAIT when it suspended the request. */
+static enum gw_step
+dispatch(struct gw_req *r)
+{
+	struct gw_json_err err;
+
+	if (r->step == 0 && (r->route->flags & GW_ROUTE_BODY)) {
+		if (r->body_too_large) {
+			gw_req_error(r, 413, "payload_too_large", NULL,
+				     "the body is larger than %d bytes",
+				     GW_JSON_BODY_MAX);
+			return GW_DONE;
+		}
+		if (gw_json_parse_object(r->body, r->body_len,
+					 r->route->flags & GW_ROUTE_EMPTY_OK,
+					 &r->json, &err) < 0) {
+			gw_req_error(r, 400, err.code, err.field, "%s",
+				     err.message);
+			return GW_DONE;
+		}
+	}
+	return r->route->fn(r);
+}
+
+/* finish adds what every response carries and queues it. */
+static enum MHD_Result
+finish(struct gw_req *r)
+{
+	struct gw_ctx *ctx = r->ctx;
+	enum MHD_Result ret;
+
+	if (!r->resp)
+		gw_req_bytes(r, 500, "text/plain", "internal error\n", 15);
+	if (!r->resp)
+		return MHD_NO;
+	MHD_add_response_header(r->resp, "X-Request-Id", r->request_id);
+	MHD_add_response_header(r->resp, "X-Content-Type-Options", "nosniff");
+	if (r->route || r->metric == ctx->metric_other)
+		MHD_add_response_header(r->resp, "Cache-Control", "no-store");
+	if (r->origin && gw_cors_allowed(&ctx->cors, r->origin)) {
+		MHD_add_response_header(r->resp, "Access-Control-Allow-Origin",
+					r->origin);
+		MHD_add_response_header(r->resp,
+					"Access-Control-Allow-Credentials",
+					"true");
+		MHD_add_response_header(r->resp,
+					"Access-Control-Expose-Headers",
+					"X-Request-Id, Retry-After");
+	}
+	if (ctx->cors.n > 0)
+		MHD_add_response_header(r->resp, "Vary", "Origin");
+	/* while stopping, each connection gets its answer and closes */
+	if (atomic_load_explicit(&ctx->draining, memory_order_relaxed))
+		MHD_add_response_header(r->resp, "Connection", "close");
+	ret = MHD_queue_response(r->conn, (unsigned)r->status, r->resp);
+	return ret;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+	   const char *method, const char *version, const char *upload_data,
+	   size_t *upload_data_size, void **con_cls)
+{
+	struct gw_http *h = cls;
+	struct gw_req *r = *con_cls;
+
+	(void)version;
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		*con_cls = r;
+		r->ctx = h->ctx;
+		r->conn = conn;
+		r->method = method;
+		r->t0_ns = gw_req_now_ns();
+		r->metric = -1;
+		snprintf(r->path, sizeof(r->path), "%s", url);
+		atomic_fetch_add(&h->ctx->in_flight, 1);
+		atomic_fetch_add(&h->ctx->metrics.in_flight, 1);
+		begin(r, url);
+		/* an early answer goes out now; MHD then closes the
+		 * connection instead of reading a body nobody wants */
+		if (r->resp)
+			return finish(r);
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		if (!r->resp)
+			body_add(r, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (!r->resp && dispatch(r) == GW_WAIT)
+		return MHD_YES;
+	return finish(r);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+	     enum MHD_RequestTerminationCode toe)
+{
+	struct gw_http *h = cls;
+	struct gw_req *r = *con_cls;
+	char qpath[300], qmethod[40];
+	double ms;
+
+	(void)conn;
+	if (!r)
+		return;
+	*con_cls = NULL;
+	ms = (double)(gw_req_now_ns() - r->t0_ns) / 1e6;
+	gw_metrics_request(&h->ctx->metrics, r->metric, r->status, ms);
+	log_info("request",
+		 "request_id=%s method=%s path=%s route=%s status=%d "
+		 "ms=%.2f bytes_in=%zu bytes_out=%zu client=%s%s",
+		 r->request_id, log_quote(qmethod, sizeof(qmethod), r->method),
+		 log_quote(qpath, sizeof(qpath), r->path),
+		 r->metric >= 0 ? h->ctx->metrics.route[r->metric] : "-",
+		 r->status, ms, r->body_len, r->resp_len,
+		 r->client_addr[0] ? r->client_addr : "-",
+		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
+			 ? ""
+			 : " aborted=true");
+	atomic_fetch_sub(&h->ctx->metrics.in_flight, 1);
+	atomic_fetch_sub(&h->ctx->in_flight, 1);
+	gw_req_free(r);
+}
+
+/* ------------------------------------------------------- the server */
+
+/* register_labels fills the metric tables: one label per route in table
+ * order, then the two catch-alls, then every RPC method (model first). */
+static int
+register_labels(struct gw_ctx *ctx)
+{
+	const ProtobufCServiceDescriptor *svcs[2] = {
+		&namegen__v1__model_service__descriptor,
+		&namegen__v1__auth_service__descriptor};
+	char name[GW_METRICS_NAME_MAX];
+	unsigned i;
+	size_t k;
+	int s;
+
+	for (k = 0; k < ctx->nroutes; k++) {
+		/* distinct routes give distinct labels, in order */
+		if (gw_metrics_route(&ctx->metrics, ctx->routes[k].name) !=
+		    (int)k)
+			return -1;
+	}
+	ctx->metric_static = gw_metrics_route(&ctx->metrics, "static");
+	ctx->metric_other = gw_metrics_route(&ctx->metrics, "unmatched");
+	for (s = 0; s < 2; s++)
+		for (i = 0; i < svcs[s]->n_methods; i++) {
+			snprintf(name, sizeof(name), "%s/%s", svcs[s]->name,
+				 svcs[s]->methods[i].name);
+			if (gw_metrics_method(&ctx->metrics, name) < 0)
+				return -1;
+		}
+	return ctx->metric_other < 0 ? -1 : 0;
+}
+
+int
+gw_http_start(struct gw_http **out, const struct gw_http_opts *o,
+	      struct gw_ctx *ctx, char *err, size_t errlen)
+{
+	const union MHD_DaemonInfo *di;
+	struct gw_http *h;
+
+	*out = NULL;
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	h->ctx = ctx;
+	if (register_labels(ctx) < 0) {
+		snprintf(err, errlen, "too many routes or methods for the "
+				      "metrics tables");
+		free(h);
+		return -1;
+	}
+	h->daemon = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+		(uint16_t)o->port, NULL, NULL, on_request, h,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->conn_memory,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->idle_timeout_s,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+	if (!h->daemon) {
+		snprintf(err, errlen,
+			 "cannot listen on port %d (in use, or not allowed)",
+			 o->port);
+		free(h);
+		return -1;
+	}
+	di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = di ? di->port : o->port;
+	*out = h;
+	return 0;
+}
+
+int
+gw_http_port(const struct gw_http *h)
+{
+	return h->port;
+}
+
+int
+gw_http_quiesce(struct gw_http *h, int grace_ms)
+{
+	struct timespec ts = {0, 20 * 1000 * 1000};
+	MHD_socket fd;
+	int waited = 0;
+
+	if (!h->quiesced) {
+		atomic_store(&h->ctx->draining, true);
+		fd = MHD_quiesce_daemon(h->daemon);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+		h->quiesced = true;
+	}
+	while (atomic_load(&h->ctx->in_flight) > 0 && waited < grace_ms) {
+		nanosleep(&ts, NULL);
+		waited += 20;
+	}
+	return (int)atomic_load(&h->ctx->in_flight);
+}
+
+void
+gw_http_stop(struct gw_http *h)
+{
+	if (!h)
+		return;
+	if (h->daemon)
+		MHD_stop_daemon(h->daemon);
+	free(h);
+}
