@@ -1,0 +1,145 @@
+#!/bin/bash
+# deploy_build.sh - the Heroku build run locally, as Heroku runs it.
+#
+# Copies the tracked files into a separate build folder, runs the inline
+# buildpack's bin/detect, bin/compile BUILD_DIR CACHE_DIR ENV_DIR and
+# bin/release there, checks the Procfile and app.json, then runs the
+# Procfile's release command and its web command from the build folder
+# (HOME set to it, as /app is on a dyno): the web process must answer
+# /healthz and /readyz within Heroku's 60 s, and every process in the
+# "dyno" must exit cleanly within 30 s of the SIGTERM Heroku sends.
+#
+# This machine is Debian 12, not Heroku-24, and has no .apt folder, so the
+# compile builds against the system's packages; deploy/check-aptfile
+# (deploy_aptfile.sh) covers the package list. Runs in the normal build's
+# pass only: the sanitizer pass would repeat the same build.
+set -u
+root=${NAMEGEN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$root/tests/lib/tap.sh"
+. "$root/tests/lib/services.sh"
+if [ "${BUILD:-build}" != build ]; then
+	echo "ok 1 # skip the Heroku build check runs in the normal pass only"
+	echo "1..1"
+	exit 0
+fi
+
+tmp=$(mktemp -d /tmp/namegen-slug.XXXXXX)
+web=
+cleanup() {
+	[ -n "$web" ] && pkill -KILL -s "$web" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+app=$tmp/build_0123abcd
+mkdir -p "$app" "$tmp/cache" "$tmp/env"
+
+# The tracked files, as a git push sends them.
+(cd "$root" && git ls-files -z |
+	tar --null --ignore-failed-read -T - -cf -) 2>/dev/null |
+	tar -C "$app" -xf -
+[ -f "$app/Makefile" ] && [ -x "$app/bin/compile" ] &&
+	ok "tracked files copied to a separate build folder" ||
+	not_ok "tracked files copied to a separate build folder"
+
+out=$("$app/bin/detect" "$app") &&
+	ok "bin/detect accepts the app ($out)" || not_ok "bin/detect"
+
+start=$SECONDS
+if "$app/bin/compile" "$app" "$tmp/cache" "$tmp/env" >"$tmp/compile.log" \
+	2>&1; then
+	ok "bin/compile built the app in $((SECONDS - start)) s"
+else
+	not_ok "bin/compile built the app" "$(tail -20 "$tmp/compile.log")"
+fi
+for p in gateway namegen-model auth-service; do
+	check "build/bin/$p is in the slug" test -x "$app/build/bin/$p"
+done
+left=$(find "$app/build" -name '*.o' -o -name '*.a' | wc -l)
+[ "$left" -eq 0 ] && ok "no objects left in the slug" ||
+	not_ok "no objects left in the slug" "$left left"
+
+rel=$("$app/bin/release" "$app")
+grep -qx -- "---" <<<"$rel" && grep -q "^default_process_types:" <<<"$rel" &&
+	grep -q "^  web: " <<<"$rel" &&
+	ok "bin/release prints default process types" ||
+	not_ok "bin/release prints default process types" "$rel"
+
+# Procfile: the four types, each command exec'd so signals reach it.
+for t in web model auth release; do
+	line=$(grep "^$t:" "$app/Procfile")
+	[[ $line =~ ^$t:\ exec\  ]] && ok "Procfile $t: runs with exec" ||
+		not_ok "Procfile $t: runs with exec" "${line:-missing}"
+done
+jq -e '.buildpacks[0].url == "heroku-community/apt" and
+	.buildpacks[1].url == "heroku-community/inline" and
+	.formation.web.quantity == 1 and .env.RPC_SECRET.generator == "secret"
+	and (.addons | map(.plan) | any(startswith("heroku-postgresql")))
+	and (.addons | map(.plan) | any(startswith("heroku-redis")))' \
+	"$app/app.json" >/dev/null &&
+	ok "app.json: buildpacks, formation, add-ons, generated secret" ||
+	not_ok "app.json: buildpacks, formation, add-ons, generated secret"
+
+# The release phase, twice (a second release must be a no-op).
+cmd=$(sed -n 's/^release: //p' "$app/Procfile")
+for n in 1 2; do
+	(cd "$app" && HOME=$app bash -c "$cmd") >"$tmp/release.log" 2>&1 &&
+		ok "release phase $n exits 0" ||
+		not_ok "release phase $n exits 0" \
+			"$(tail -5 "$tmp/release.log")"
+done
+
+# The web dyno in one-dyno mode, from the build folder, in a session of
+# its own: the session stands for the dyno (pgrep/pkill -s).
+port=$(free_port)
+cmd=$(sed -n 's/^web: //p' "$app/Procfile")
+(cd "$app" && exec setsid env -u NAMEGEN_BIN HOME="$app" PORT="$port" \
+	NAMEGEN_PROCESSES=one-dyno RPC_SECRET=test-secret-0123456789abcdef \
+	bash -c "$cmd") >"$tmp/web.log" 2>&1 &
+web=$!
+up=0
+start=$SECONDS
+while [ $((SECONDS - start)) -lt 60 ] && kill -0 "$web" 2>/dev/null; do
+	if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz"
+	then
+		up=1
+		break
+	fi
+	sleep 0.2
+done
+[ "$up" = 1 ] && ok "web answers /healthz on \$PORT within 60 s" ||
+	not_ok "web answers /healthz on \$PORT within 60 s" \
+		"$(tail -20 "$tmp/web.log")"
+ready=0
+for i in $(seq 100); do
+	if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/readyz"
+	then
+		ready=1
+		break
+	fi
+	sleep 0.2
+done
+[ "$ready" = 1 ] && ok "web answers /readyz: model and auth reachable" ||
+	not_ok "web answers /readyz: model and auth reachable" \
+		"$(tail -20 "$tmp/web.log")"
+n=$(pgrep -s "$web" | wc -l)
+[ "$n" -eq 4 ] && ok "the dyno runs the supervisor and three processes" ||
+	not_ok "the dyno runs the supervisor and three processes" \
+		"$(ps -o pid,cmd -s "$web")"
+
+# Heroku's shutdown: SIGTERM to every process in the dyno, 30 s, SIGKILL.
+pkill -TERM -s "$web"
+start=$SECONDS
+while [ $((SECONDS - start)) -lt 30 ] && pgrep -s "$web" >/dev/null; do
+	sleep 0.1
+done
+wait "$web"
+rc=$?
+if ! pgrep -s "$web" >/dev/null && [ "$rc" -eq 0 ]; then
+	ok "SIGTERM: all processes exited, status 0, in $((SECONDS - start)) s"
+	web=
+else
+	not_ok "SIGTERM: all processes exited with status 0 within 30 s" \
+		"status=$rc left: $(ps -o pid,cmd -s "$web")
+$(tail -8 "$tmp/web.log")"
+fi
+tap_done
