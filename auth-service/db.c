@@ -151,6 +151,15 @@ auth_db_close(struct auth_db *db)
 	free(db);
 }
 
+/* db_notice drops the server's notices ("relation already exists,
+ * skipping"): libpq would print them on stderr, outside our log format. */
+static void
+db_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 /* db_connect opens one connection by deadline, polling libpq's
  * non-blocking connect so no call waits past its own deadline. */
 static PGconn *
@@ -211,6 +220,7 @@ db_connect(struct auth_db *db, int64_t deadline, char *err, size_t errlen)
 		if (rc > 0)
 			st = PQconnectPoll(conn);
 	}
+	PQsetNoticeProcessor(conn, db_notice, NULL);
 	snprintf(set_timeout, sizeof(set_timeout),
 		 "SET statement_timeout = %d", db->statement_timeout_ms);
 	res = PQexec(conn, set_timeout);

@@ -76,7 +76,7 @@ main_read_config(struct main_cfg *c, bool migrate_only)
 	c->hash_queue = config_int(&cfg, "AUTH_HASH_QUEUE", 256, 1, 65536);
 	c->db_pool = config_int(&cfg, "AUTH_DB_POOL", 5, 1, 100);
 	c->redis_pool = config_int(&cfg, "AUTH_REDIS_POOL", 16, 1, 256);
-	c->session_ttl = config_int(&cfg, "SESSION_TTL", 1209600, 10,
+	c->session_ttl = config_int(&cfg, "SESSION_TTL", 1209600, 1,
 				    31536000);
 	c->sessions_max = config_int(&cfg, "AUTH_SESSIONS_PER_USER", 20, 1,
 				     1000);
