@@ -63,7 +63,7 @@ struct rpc_client {
 	struct pending *inflight;
 	struct pending *freelist;
 	int ninflight;
-	int pipes;                /* live connections */
+	atomic_int pipes;         /* live connections */
 	bool closing;
 };
 
@@ -226,10 +226,9 @@ client_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 	(void)pipe;
 	pthread_mutex_lock(&cli->mu);
 	if (ev == NNG_PIPE_EV_ADD_POST) {
-		cli->pipes++;
+		atomic_fetch_add(&cli->pipes, 1);
 	} else if (ev == NNG_PIPE_EV_REM_POST) {
-		cli->pipes--;
-		if (cli->pipes == 0)
+		if (atomic_fetch_sub(&cli->pipes, 1) == 1)
 			for (p = cli->inflight; p && n < 256; p = p->next) {
 				p->fail_status = RPC_UNAVAILABLE;
 				cancel[n++] = p->aio;
@@ -355,34 +354,35 @@ rpc_client_close(struct rpc_client *cli)
 	free(cli);
 }
 
-/* client_pending_get takes a pending from the free list or makes one. */
+/* client_pending_take takes a pending from the free list; the caller
+ * holds cli->mu. Returns NULL when the list is empty. */
 static struct pending *
-client_pending_get(struct rpc_client *cli)
+client_pending_take(struct rpc_client *cli)
 {
-	struct pending *p;
+	struct pending *p = cli->freelist;
 
-	pthread_mutex_lock(&cli->mu);
-	p = cli->freelist;
 	if (p)
 		cli->freelist = p->next;
-	pthread_mutex_unlock(&cli->mu);
-	if (!p) {
-		p = calloc(1, sizeof(*p));
-		if (!p)
-			return NULL;
-		p->cli = cli;
-		if (nng_aio_alloc(&p->aio, client_aio_done, p) != 0) {
-			free(p);
-			return NULL;
-		}
-		p->ctx = (nng_ctx)NNG_CTX_INITIALIZER;
+	return p;
+}
+
+/* client_pending_new makes a pending with its aio and context; the caller
+ * does not hold cli->mu. Returns NULL when nng is out of resources. */
+static struct pending *
+client_pending_new(struct rpc_client *cli)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->cli = cli;
+	if (nng_aio_alloc(&p->aio, client_aio_done, p) != 0) {
+		free(p);
+		return NULL;
 	}
-	if (nng_ctx_id(p->ctx) <= 0 && nng_ctx_open(&p->ctx, cli->sock) != 0) {
-		/* back to the list for close to free */
-		pthread_mutex_lock(&cli->mu);
-		p->next = cli->freelist;
-		cli->freelist = p;
-		pthread_mutex_unlock(&cli->mu);
+	if (nng_ctx_open(&p->ctx, cli->sock) != 0) {
+		nng_aio_free(p->aio);
+		free(p);
 		return NULL;
 	}
 	return p;
@@ -405,7 +405,6 @@ rpc_client_call(struct rpc_client *cli, const ProtobufCServiceDescriptor *svc,
 	nng_msg *msg;
 	size_t len, i;
 	int64_t now = rpc_now_ms();
-	int pipes;
 
 	m = protobuf_c_service_descriptor_get_method_by_name(svc, method_name);
 	if (!m || req->descriptor != m->input || nmeta > RPC_METADATA_MAX)
@@ -413,10 +412,7 @@ rpc_client_call(struct rpc_client *cli, const ProtobufCServiceDescriptor *svc,
 	if (timeout_ms <= 0)
 		timeout_ms = cli->timeout_ms;
 
-	pthread_mutex_lock(&cli->mu);
-	pipes = cli->pipes;
-	pthread_mutex_unlock(&cli->mu);
-	if (pipes == 0 && now - cli->opened_ms >= cli->grace_ms)
+	if (atomic_load(&cli->pipes) == 0 && now - cli->opened_ms >= cli->grace_ms)
 		return RPC_UNAVAILABLE;
 
 	/* Build and seal the Call. */
@@ -452,11 +448,29 @@ rpc_client_call(struct rpc_client *cli, const ProtobufCServiceDescriptor *svc,
 		return RPC_INVALID_ARGUMENT;
 	}
 
-	p = client_pending_get(cli);
-	if (!p) {
+	/* One lock for taking a pending and listing it in flight. */
+	pthread_mutex_lock(&cli->mu);
+	if (cli->closing) {
+		pthread_mutex_unlock(&cli->mu);
 		nng_msg_free(msg);
-		return RPC_INTERNAL;
+		return RPC_CANCELLED;
 	}
+	p = client_pending_take(cli);
+	if (!p) {
+		pthread_mutex_unlock(&cli->mu);
+		p = client_pending_new(cli);
+		if (!p) {
+			nng_msg_free(msg);
+			return RPC_INTERNAL;
+		}
+		pthread_mutex_lock(&cli->mu);
+	}
+	p->prev = NULL;
+	p->next = cli->inflight;
+	if (cli->inflight)
+		cli->inflight->prev = p;
+	cli->inflight = p;
+	cli->ninflight++;
 	p->state = P_SEND;
 	p->method = m;
 	p->call_id = env.call_id;
@@ -465,21 +479,6 @@ rpc_client_call(struct rpc_client *cli, const ProtobufCServiceDescriptor *svc,
 	p->arg = arg;
 	p->fail_status = 0;
 	clock_gettime(CLOCK_MONOTONIC, &p->started);
-
-	pthread_mutex_lock(&cli->mu);
-	if (cli->closing) {
-		p->next = cli->freelist;
-		cli->freelist = p;
-		pthread_mutex_unlock(&cli->mu);
-		nng_msg_free(msg);
-		return RPC_CANCELLED;
-	}
-	p->prev = NULL;
-	p->next = cli->inflight;
-	if (cli->inflight)
-		cli->inflight->prev = p;
-	cli->inflight = p;
-	cli->ninflight++;
 	pthread_mutex_unlock(&cli->mu);
 
 	nng_aio_set_msg(p->aio, msg);

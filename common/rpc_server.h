@@ -20,7 +20,9 @@
  * rpc_call_fail(closure_data, status, ...) for an error. closure_data is
  * the struct rpc_call of that call; the request message stays valid until
  * the call is completed. Handlers run on the server's own thread pool
- * (opts.threads), never on nng's threads, so they may block. */
+ * (opts.threads), never on nng's threads, so they may block; a service
+ * whose handlers never block sets opts.inline_handlers and saves the
+ * hand-over to a thread. */
 #ifndef COMMON_RPC_SERVER_H
 #define COMMON_RPC_SERVER_H
 
@@ -40,6 +42,9 @@ struct rpc_server_opts {
 	ProtobufCService *service; /* handlers; must outlive the server */
 	int contexts;              /* REP contexts; 0 = 64 */
 	int threads;               /* handler threads; 0 = 2 */
+	bool inline_handlers;      /* handlers never block (they only hand
+				      the call on, e.g. to a batcher): run
+				      them on nng's threads, no thread pool */
 	int queue_max;             /* calls waiting for a thread; 0 = 1024 */
 	size_t max_message;        /* 0 = RPC_MAX_MESSAGE_DEFAULT */
 	int dedup_entries;         /* answers kept for resends; 0 = 4096 */

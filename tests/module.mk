@@ -24,3 +24,14 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(ALL_LIBS)
 .PHONY: tests
 tests: $(TESTS) $(BENCHES) $(PROGRAMS)
 
+
+# Benchmarks: programs under tests/bench/, built by `make tests` so that
+# they always compile, run by their own make targets.
+$(BUILD)/bench/bench_rpc: $(BUILD)/tests/bench/bench_rpc.o $(LIBSUPPORT) \
+		$(LIBCOMMON) $(LIBPROTO)
+	$(link)
+BENCHES += $(BUILD)/bench/bench_rpc
+
+.PHONY: bench-rpc
+bench-rpc: $(BUILD)/bench/bench_rpc
+	$(BUILD)/bench/bench_rpc $(BENCH_SECONDS)
