@@ -22,7 +22,7 @@ int bptt_init(struct bptt *w, const struct gru_dims *d, int max_batch,
 	per_layer = (tb + max_batch) * hd + tb * 3 * hd + 4 * tb * hd;
 	total = tb * in0 + d->layers * per_layer + tb * d->vocab + tb * hd +
 		2 * tb * 3 * hd + (size_t)max_batch * hd + tb * in0 +
-		(size_t)max_batch * 3 * hd;
+		(size_t)max_batch * 3 * hd + tb * in0 + 2 * tb * hd;
 	w->block = calloc(total, sizeof(float));
 	if (!w->block)
 		return -1;
@@ -59,6 +59,12 @@ int bptt_init(struct bptt *w, const struct gru_dims *d, int max_batch,
 	w->dx = at;
 	at += tb * in0;
 	w->tmp = at;
+	at += (size_t)max_batch * 3 * hd;
+	w->mask_x = at;
+	at += tb * in0;
+	w->mask_h = at;
+	at += tb * hd;
+	w->hdrop = at;
 	return 0;
 }
 
@@ -71,6 +77,26 @@ void bptt_free(struct bptt *w)
 static float sigmoid(float x)
 {
 	return 1.0f / (1.0f + expf(-x));
+}
+
+/* drop fills mask (n) with 0 (probability p) or 1/(1-p), and multiplies
+ * x (n) by it. */
+static void drop(float *x, float *mask, size_t n, float p,
+		 unsigned long long *s)
+{
+	float keep = 1.0f / (1.0f - p);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned long long z = (*s += 0x9e3779b97f4a7c15ULL);
+
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+		z ^= z >> 31;
+		mask[i] = (float)((z >> 40) * (1.0 / 16777216.0)) < p ? 0.0f
+								      : keep;
+		x[i] *= mask[i];
+	}
 }
 
 /* embed builds layer 0's inputs: [char_emb, country_emb, gender_emb]. */
@@ -172,6 +198,9 @@ double bptt_forward(struct bptt *w, const struct gru_params *p, int batch,
 	*count = 0;
 
 	embed(w, p);
+	if (w->dropout > 0)
+		drop(w->x0, w->mask_x, (size_t)tb * gru_input_size(d, 0),
+		     w->dropout, &w->rng);
 	for (l = 0; l < d->layers; l++)
 		layer_forward(w, p, l,
 			      l == 0 ? w->x0
@@ -179,6 +208,12 @@ double bptt_forward(struct bptt *w, const struct gru_params *p, int batch,
 
 	// logits = h_last W_out^T + b_out  (T*B, V), then softmax in place.
 	hlast = w->layer[d->layers - 1].hs + (size_t)batch * hd;
+	if (w->dropout > 0) {
+		memcpy(w->hdrop, hlast, (size_t)tb * hd * sizeof(float));
+		drop(w->hdrop, w->mask_h, (size_t)tb * hd, w->dropout,
+		     &w->rng);
+		hlast = w->hdrop;
+	}
 	mm_gemm(w->ref, false, true, tb, v, hd, 1.0f, hlast, hd, p->w_out, hd,
 		0.0f, w->probs, v);
 	for (i = 0; i < tb; i++) {
@@ -314,7 +349,10 @@ void bptt_backward(struct bptt *w, const struct gru_params *p,
 	const struct gru_dims *d = &w->d;
 	int hd = d->hidden, v = d->vocab, bsz = w->batch;
 	int tb = bsz * w->steps, l, i;
-	const float *hlast = w->layer[d->layers - 1].hs + (size_t)bsz * hd;
+	const float *hlast = w->dropout > 0
+				     ? w->hdrop
+				     : w->layer[d->layers - 1].hs +
+					       (size_t)bsz * hd;
 
 	// d(loss)/d(logits) = scale * (softmax - onehot); padding rows are 0.
 	for (i = 0; i < tb; i++) {
@@ -332,6 +370,10 @@ void bptt_backward(struct bptt *w, const struct gru_params *p,
 	colsum_add(grad->b_out, w->probs, tb, v);
 	mm_gemm(w->ref, false, false, tb, hd, v, 1.0f, w->probs, v, p->w_out,
 		hd, 0.0f, w->dh, hd);
+	if (w->dropout > 0) {
+		for (i = 0; i < tb * hd; i++)
+			w->dh[i] *= w->mask_h[i];
+	}
 
 	// Down the layers; a layer's input gradient is the one below's dh.
 	for (l = d->layers - 1; l >= 0; l--) {
@@ -339,6 +381,12 @@ void bptt_backward(struct bptt *w, const struct gru_params *p,
 					: w->layer[l - 1].hs + (size_t)bsz * hd;
 
 		layer_backward(w, p, grad, l, x, l == 0 ? w->dx : w->dh);
+	}
+	if (w->dropout > 0) {
+		size_t n = (size_t)tb * gru_input_size(d, 0), k;
+
+		for (k = 0; k < n; k++)
+			w->dx[k] *= w->mask_x[k];
 	}
 	embed_backward(w, grad);
 }

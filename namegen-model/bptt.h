@@ -31,6 +31,8 @@ struct bptt {
 	struct gru_dims d;
 	int max_batch, max_steps;
 	bool ref;        // plain loops instead of cblas (tests)
+	float dropout;   // training only: drop rate of inputs and outputs
+	unsigned long long rng; // dropout masks, explicit state
 	float *block;    // owns every array below
 	float *x0;       // (T, B, In0) layer 0 inputs: embeddings
 	struct bptt_layer layer[GRU_MAX_LAYERS];
@@ -41,6 +43,9 @@ struct bptt {
 	float *dcarry;   // (B, H) gradient flowing back through time
 	float *dx;       // (T, B, In0)
 	float *tmp;      // (B, 3H)
+	float *mask_x;   // (T, B, In0) dropout mask: 0 or 1/(1-p)
+	float *mask_h;   // (T, B, H) dropout mask of the last layer
+	float *hdrop;    // (T, B, H) last layer's output after dropout
 	// The batch of the last forward, kept for backward.
 	int batch, steps;
 	const int *inputs, *targets, *country, *gender;
@@ -55,7 +60,12 @@ int bptt_init(struct bptt *w, const struct gru_dims *d, int max_batch,
 /* bptt_free releases w; accepts a zeroed or half-built w. */
 void bptt_free(struct bptt *w);
 
-/* bptt_forward runs p over a batch (batch <= max_batch, steps <=
+/* With w->dropout > 0, bptt_forward drops (zeroes, and scales the rest
+ * by 1/(1-p)) that fraction of the embeddings entering layer 0 and of
+ * the last layer's outputs entering the output projection, with masks
+ * drawn from w->rng; inference (gru.h) then uses the network as is.
+ *
+ * bptt_forward runs p over a batch (batch <= max_batch, steps <=
  * max_steps; inputs and targets (steps, batch); country and gender
  * (batch), ignored when the model has none). The arrays must stay alive
  * until bptt_backward. Returns the summed loss in nats and sets *count to

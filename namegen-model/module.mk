@@ -15,3 +15,40 @@ PROGRAMS += $(BUILD)/bin/namegen-train
 $(BUILD)/bin/namegen-train: $(BUILD)/namegen-model/train_main.o $(LIBMODEL) \
 		$(LIBCOMMON)
 	$(link)
+
+# Benchmarks (built by `make tests`, run by the targets below).
+BENCHES += $(BUILD)/bench/bench_quality_makemore $(BUILD)/bench/bench_gru
+
+$(BUILD)/bench/bench_quality_makemore: \
+		$(BUILD)/tests/bench/bench_quality_makemore.o $(LIBMODEL)
+	$(link)
+
+$(BUILD)/bench/bench_gru: $(BUILD)/tests/bench/bench_gru.o $(LIBMODEL)
+	$(link)
+
+# The makemore quality run: minutes, so outside `make test`.
+.PHONY: bench-quality bench-gru model
+bench-quality: $(BUILD)/bench/bench_quality_makemore
+	$(BUILD)/bench/bench_quality_makemore $(BENCH_QUALITY_FLAGS) \
+		data/makemore-names.txt
+
+bench-gru: $(BUILD)/bench/bench_gru
+	$(BUILD)/bench/bench_gru data/names.tsv
+
+# The default model, from data/names.tsv with fixed seeds.
+MODEL_TRAIN_FLAGS := --countries data/countries.tsv --seed 1
+model: $(BUILD)/bin/namegen-train
+	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct \
+		-- data/names.tsv 2>/dev/null || echo 0)} \
+	$(BUILD)/bin/namegen-train $(MODEL_TRAIN_FLAGS) data/names.tsv \
+		data/default.model
+
+# ------------------------------------------------------------------------
+# The model worker (namegen-model): batcher, sampler, scorer, the
+# ModelService handlers and main.c. Their non-main sources join LIBMODEL
+# through the wildcard above.
+PROGRAMS += $(BUILD)/bin/namegen-model
+
+$(BUILD)/bin/namegen-model: $(BUILD)/namegen-model/main.o $(LIBMODEL) \
+		$(LIBCOMMON) $(LIBPROTO)
+	$(link)

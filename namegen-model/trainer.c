@@ -276,7 +276,8 @@ static int check_config(const struct trainer_config *c,
 	if (c->threads < 1 || c->threads > TRAINER_MAX_THREADS ||
 	    c->batch < c->threads ||
 	    c->batch > WORKER_MAX_BATCH * c->threads || !(c->lr > 0) ||
-	    c->max_epochs < 1 || !(c->clip > 0) || c->patience < 1) {
+	    c->max_epochs < 1 || !(c->clip > 0) || c->patience < 1 ||
+	    !(c->dropout >= 0 && c->dropout <= 0.9f)) {
 		snprintf(err, errlen, "bad training settings (threads %d, "
 				      "batch %d, lr %g, epochs %d)",
 			 c->threads, c->batch, (double)c->lr, c->max_epochs);
@@ -342,6 +343,8 @@ int trainer_run(const struct trainer_config *cfg, struct gru_params *p,
 	}
 	for (i = 0; i < n_train; i++)
 		idx[i] = i;
+	for (k = 0; k < nt; k++)
+		wk[k]->w.rng = cfg->seed * 1000003ULL + (unsigned)k;
 	memcpy(best, p->data, np * sizeof(float));
 	pr.max_epochs = cfg->max_epochs;
 	pr.heldout_loss = pr.best_loss = NAN;
@@ -366,6 +369,7 @@ int trainer_run(const struct trainer_config *cfg, struct gru_params *p,
 			for (k = 0; k < nt; k++) {
 				wk[k]->p = p;
 				wk[k]->backward = 1;
+				wk[k]->w.dropout = cfg->dropout;
 				// Mean over the whole batch's characters.
 				wk[k]->scale = 1.0f / (float)rows;
 			}
@@ -453,4 +457,82 @@ out:
 	free(tmp);
 	free(best);
 	return rc;
+}
+
+int trainer_alphabet(const struct dataset *ds, struct alphabet *a,
+		     char *err, size_t errlen)
+{
+	uint32_t *cps = NULL;
+	size_t n = 0, i, cap = 0;
+	int rc;
+
+	for (i = 0; i < ds->count; i++)
+		cap += ds->names[i].len;
+	cps = malloc((cap ? cap : 1) * sizeof(*cps));
+	if (!cps) {
+		snprintf(err, errlen, "out of memory reading the alphabet");
+		return -1;
+	}
+	for (i = 0; i < ds->count; i++) {
+		const char *s = dataset_name_str(ds, i);
+		size_t off = 0, len = ds->names[i].len;
+
+		// The reader only keeps names that decode.
+		while (off < len) {
+			int used = alphabet_decode(s + off, len - off,
+						   &cps[n]);
+
+			if (used < 0)
+				break;
+			off += (size_t)used;
+			n++;
+		}
+	}
+	rc = alphabet_init(a, cps, n, err, errlen);
+	free(cps);
+	return rc;
+}
+
+int trainer_encode(const struct dataset *ds, const struct alphabet *a,
+		   struct trainer_example **ex, int **tokens, char *err,
+		   size_t errlen)
+{
+	size_t i, used = 0, cap = 0;
+	char why[128];
+
+	*ex = NULL;
+	*tokens = NULL;
+	for (i = 0; i < ds->count; i++)
+		cap += ds->names[i].len;
+	*ex = calloc(ds->count ? ds->count : 1, sizeof(**ex));
+	*tokens = malloc((cap ? cap : 1) * sizeof(**tokens));
+	if (!*ex || !*tokens) {
+		snprintf(err, errlen, "out of memory encoding the names");
+		goto fail;
+	}
+	for (i = 0; i < ds->count; i++) {
+		const struct dataset_name *nm = &ds->names[i];
+		struct trainer_example *e = &(*ex)[i];
+		int n = alphabet_encode(a, dataset_name_str(ds, i), nm->len,
+					*tokens + used,
+					DATASET_MAX_NAME_CHARS, why,
+					sizeof(why));
+
+		if (n < 0) {
+			snprintf(err, errlen, "line %u: %s", nm->line, why);
+			goto fail;
+		}
+		e->tokens = *tokens + used;
+		e->len = n;
+		e->country = nm->country < 0 ? 0 : nm->country;
+		e->gender = nm->gender < 0 ? 0 : nm->gender;
+		used += (size_t)n;
+	}
+	return 0;
+fail:
+	free(*ex);
+	free(*tokens);
+	*ex = NULL;
+	*tokens = NULL;
+	return -1;
 }

@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include "namegen-model/alphabet.h"
+#include "namegen-model/dataset.h"
 #include "namegen-model/gru.h"
 
 #define TRAINER_MAX_THREADS 8
@@ -29,6 +31,7 @@ struct trainer_config {
 	double max_seconds;     // stop after the epoch that passes it; 0 none
 	float clip;             // max global L2 norm of the gradient
 	float weight_decay;     // AdamW's decoupled decay
+	float dropout;          // of embeddings and outputs, in [0, 0.9]
 	unsigned long long seed; // batch order
 };
 
@@ -91,5 +94,18 @@ double trainer_evaluate(const struct gru_params *p,
 /* trainer_shuffle puts idx[0..n) in a random order drawn from *state (a
  * seed; it is advanced), the same order for the same seed. */
 void trainer_shuffle(size_t *idx, size_t n, unsigned long long *state);
+
+/* trainer_alphabet sets a to every character of ds's names. Returns 0,
+ * or -1 with a sentence in err (too many distinct characters). */
+int trainer_alphabet(const struct dataset *ds, struct alphabet *a,
+		     char *err, size_t errlen);
+
+/* trainer_encode turns ds's names into examples (*ex, ds->count of them)
+ * whose tokens live in *tokens; both are freed by the caller with free.
+ * Returns 0, or -1 with a sentence in err (out of memory, or a character
+ * a lacks). */
+int trainer_encode(const struct dataset *ds, const struct alphabet *a,
+		   struct trainer_example **ex, int **tokens, char *err,
+		   size_t errlen);
 
 #endif /* NAMEGEN_MODEL_TRAINER_H */

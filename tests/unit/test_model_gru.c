@@ -47,10 +47,15 @@ static float *new_params(struct gru_params *p, const struct gru_dims *d,
 	return data;
 }
 
+/* mean_loss runs a forward pass; with dropout, every pass draws the same
+ * masks (the rng restarts from seed), so the loss is a function of p. */
 static double mean_loss(struct bptt *w, const struct gru_params *p)
 {
 	size_t count;
-	double loss = bptt_forward(w, p, TB, TT, in_tok, tg_tok, countries,
+	double loss;
+
+	w->rng = 99;
+	loss = bptt_forward(w, p, TB, TT, in_tok, tg_tok, countries,
 				   genders, &count);
 
 	assert_int_equal(count, 12);
@@ -88,8 +93,8 @@ static int tensors(const struct gru_params *p, struct tensor *t)
 }
 
 /* The analytic gradient of every parameter matches central differences
- * of the loss, tensor by tensor. */
-static void test_gradient_check(void **state)
+ * of the loss, tensor by tensor, without and with dropout. */
+static void gradient_check(float dropout)
 {
 	struct gru_params p, g;
 	struct tensor t[16];
@@ -98,15 +103,15 @@ static void test_gradient_check(void **state)
 	size_t count, i;
 	int nt, k;
 
-	(void)state;
 	pd = new_params(&p, &tiny, 7);
 	gd = calloc(gru_param_count(&tiny), sizeof(float));
 	assert_non_null(gd);
 	gru_params_point(&g, &tiny, gd);
 	assert_int_equal(bptt_init(&w, &tiny, TB, TT), 0);
+	w.dropout = dropout;
 
-	(void)bptt_forward(&w, &p, TB, TT, in_tok, tg_tok, countries, genders,
-			   &count);
+	(void)mean_loss(&w, &p);
+	count = 12;
 	bptt_backward(&w, &p, &g, 1.0f / (float)count);
 
 	nt = tensors(&p, t);
@@ -139,6 +144,18 @@ static void test_gradient_check(void **state)
 	bptt_free(&w);
 	free(pd);
 	free(gd);
+}
+
+static void test_gradient_check(void **state)
+{
+	(void)state;
+	gradient_check(0.0f);
+}
+
+static void test_gradient_check_dropout(void **state)
+{
+	(void)state;
+	gradient_check(0.3f);
 }
 
 static double max_diff(const float *a, const float *b, size_t n)
@@ -348,6 +365,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gradient_check),
+		cmocka_unit_test(test_gradient_check_dropout),
 		cmocka_unit_test(test_bptt_cblas_matches_loops),
 		cmocka_unit_test(test_step_cblas_matches_loops),
 		cmocka_unit_test(test_score_matches_training_forward),
