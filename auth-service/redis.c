@@ -238,12 +238,14 @@ redis_tcp_connect(const struct auth_redis *r, int64_t deadline, char *err,
 /* redis_roundtrip sends formatted commands and reads n replies. */
 static int
 redis_roundtrip(struct redis_conn *c, const char *out, size_t outlen,
-		int n, redisReply **replies, int64_t deadline, char *err,
-		size_t errlen)
+		int n, redisReply **replies, int64_t deadline,
+		bool *got_bytes, char *err, size_t errlen)
 {
 	char buf[REDIS_READ_CHUNK];
 	size_t total = 0;
 	int got = 0;
+
+	*got_bytes = false;
 
 	if (redis_write_all(c, out, outlen, deadline) < 0) {
 		snprintf(err, errlen, "Redis write failed or timed out");
@@ -267,6 +269,7 @@ redis_roundtrip(struct redis_conn *c, const char *out, size_t outlen,
 				 "Redis closed the connection or timed out");
 			goto fail;
 		}
+		*got_bytes = true;
 		total += (size_t)k;
 		if (total > AUTH_REDIS_REPLY_MAX) {
 			snprintf(err, errlen, "Redis reply larger than %d bytes",
@@ -329,13 +332,15 @@ redis_simple(struct redis_conn *c, const struct auth_redis_cmd *cmd,
 {
 	char *out = NULL;
 	size_t len = 0;
+	bool got_bytes;
 	int rc;
 
 	if (redis_format(cmd, 1, &out, &len) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	rc = redis_roundtrip(c, out, len, 1, reply, deadline, err, errlen);
+	rc = redis_roundtrip(c, out, len, 1, reply, deadline, &got_bytes, err,
+			     errlen);
 	free(out);
 	return rc;
 }
@@ -518,6 +523,7 @@ auth_redis_open(struct auth_redis **out, const struct auth_redis_opts *opts,
 		char *err, size_t errlen)
 {
 	struct auth_redis *r;
+	char sub[CONFIG_ERR_MAX];
 	char *end;
 	long db = 0;
 	int i;
@@ -530,9 +536,11 @@ auth_redis_open(struct auth_redis **out, const struct auth_redis_opts *opts,
 	}
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->freed, NULL);
-	if (config_parse_url(opts->url ? opts->url : "", &r->url, err,
-			     errlen) < 0)
+	if (config_parse_url(opts->url ? opts->url : "", &r->url, sub,
+			     sizeof(sub)) < 0) {
+		snprintf(err, errlen, "REDIS_URL: %s", sub);
 		goto fail;
+	}
 	if (strcmp(r->url.scheme, "redis") == 0) {
 		r->tls = false;
 	} else if (strcmp(r->url.scheme, "rediss") == 0) {
@@ -641,6 +649,7 @@ auth_redis_exec(struct auth_redis *r, const struct auth_redis_cmd *cmds,
 	int64_t deadline;
 	char *out = NULL;
 	size_t outlen = 0;
+	bool reused, got_bytes = false;
 	int rc = -1;
 
 	if (ncmd < 1 || ncmd > AUTH_REDIS_CMDS_MAX) {
@@ -659,12 +668,25 @@ auth_redis_exec(struct auth_redis *r, const struct auth_redis_cmd *cmds,
 		snprintf(err, errlen, "no Redis connection free in time");
 		goto out;
 	}
+	reused = c->fd >= 0;
 	if (redis_ready(r, c, deadline, err, errlen) == 0) {
 		rc = redis_roundtrip(c, out, outlen, ncmd, replies, deadline,
-				     err, errlen);
+				     &got_bytes, err, errlen);
 		/* After a failure the stream is out of step: start over. */
 		if (rc < 0)
 			redis_conn_close(c);
+		/* An idle connection the server closed a moment ago (its FIN
+		 * still in flight when we looked) fails before any answer:
+		 * the commands were not run, so send them once more on a
+		 * fresh connection. */
+		if (rc < 0 && reused && !got_bytes &&
+		    redis_ready(r, c, deadline, err, errlen) == 0) {
+			rc = redis_roundtrip(c, out, outlen, ncmd, replies,
+					     deadline, &got_bytes, err,
+					     errlen);
+			if (rc < 0)
+				redis_conn_close(c);
+		}
 	}
 	redis_release(r, c);
 out:

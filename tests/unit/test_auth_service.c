@@ -31,6 +31,9 @@
 #include "common/rpc_client.h"
 #include "namegen.pb-c.h"
 
+/* protobuf-c string fields are char *; literals are const here */
+#define S(x) ((char *)(uintptr_t)(x))
+
 #define T_SESSION_TTL 3
 #define T_FAILS_EMAIL 3
 #define T_FAILS_ADDR 6
@@ -592,12 +595,12 @@ test_login_failures_look_the_same(void **state)
 				     "bob's password", NULL, NULL),
 			 RPC_OK);
 	namegen__v1__login_request__init(&q);
-	q.email = "bob@example.org";
-	q.password = "wrong password";
+	q.email = S("bob@example.org");
+	q.password = S("wrong password");
 	assert_int_equal(call_status("Login", &q.base, NULL, "10.0.0.1", m1,
 				     sizeof(m1)),
 			 RPC_UNAUTHENTICATED);
-	q.email = "nobody@example.org";
+	q.email = S("nobody@example.org");
 	assert_int_equal(call_status("Login", &q.base, NULL, "10.0.0.1", m2,
 				     sizeof(m2)),
 			 RPC_UNAUTHENTICATED);
@@ -702,18 +705,18 @@ test_change_password_ends_other_sessions(void **state)
 				  NULL),
 			 RPC_OK);
 	namegen__v1__change_password_request__init(&q);
-	q.old_password = "not the password";
-	q.new_password = "second password";
+	q.old_password = S("not the password");
+	q.new_password = S("second password");
 	assert_int_equal(call_status("ChangePassword", &q.base, a, NULL, msg,
 				     sizeof(msg)),
 			 RPC_PERMISSION_DENIED);
-	q.old_password = "first password";
-	q.new_password = "short";
+	q.old_password = S("first password");
+	q.new_password = S("short");
 	assert_int_equal(call_status("ChangePassword", &q.base, a, NULL, msg,
 				     sizeof(msg)),
 			 RPC_INVALID_ARGUMENT);
 	assert_non_null(strstr(msg, "new_password"));
-	q.new_password = "second password";
+	q.new_password = S("second password");
 	assert_int_equal(call_status("ChangePassword", &q.base, NULL, NULL,
 				     NULL, 0),
 			 RPC_UNAUTHENTICATED);
@@ -820,7 +823,7 @@ test_favorites(void **state)
 
 	/* Gus sees only his own */
 	lq.limit = 0;
-	lq.cursor = "";
+	lq.cursor = S("");
 	assert_int_equal(call("ListFavorites", &lq.base, b, NULL, &r),
 			 RPC_OK);
 	assert_int_equal(((Namegen__V1__ListFavoritesReply *)r.body)
@@ -833,7 +836,7 @@ test_favorites(void **state)
 			 RPC_INVALID_ARGUMENT);
 	assert_non_null(strstr(msg, "limit"));
 	lq.limit = 5;
-	lq.cursor = "garbage";
+	lq.cursor = S("garbage");
 	assert_int_equal(call_status("ListFavorites", &lq.base, b, NULL, msg,
 				     sizeof(msg)),
 			 RPC_INVALID_ARGUMENT);
@@ -928,14 +931,14 @@ test_delete_account_leaves_nothing(void **state)
 	assert_int_equal(do_fav("AddFavorite", a, "Ines", "ES", 2, NULL),
 			 RPC_OK);
 	namegen__v1__delete_account_request__init(&q);
-	q.password = "wrong password";
+	q.password = S("wrong password");
 	assert_int_equal(call_status("DeleteAccount", &q.base, a, NULL, NULL,
 				     0),
 			 RPC_PERMISSION_DENIED);
 	assert_int_equal(sql_num("SELECT count(*) FROM users WHERE id = %lld",
 				 (long long)id),
 			 1);
-	q.password = "ivy's secret";
+	q.password = S("ivy's secret");
 	assert_int_equal(call_status("DeleteAccount", &q.base, a, NULL, NULL,
 				     0),
 			 RPC_OK);
