@@ -54,7 +54,8 @@ int main(int argc, char **argv)
 	struct model_service *ms = NULL;
 	struct rpc_server *srv = NULL;
 	const struct model_meta *mm;
-	char err[MODEL_ERR_MAX], pathbuf[PATH_MAX], q[PATH_MAX + 8];
+	char err[MODEL_ERR_MAX], pathbuf[PATH_MAX], q[PATH_MAX + 8],
+		qp[PATH_MAX + 8];
 	const char *url, *path;
 	uint8_t key[RPC_KEY_BYTES];
 	bool have_key = false;
@@ -131,7 +132,8 @@ int main(int argc, char **argv)
 			    "countries=%d alphabet=%d hidden=%d layers=%d "
 			    "heldout_loss=%.4f batch_max=%d queue_max=%d "
 			    "contexts=%d blas_threads=%ld",
-		 log_quote(q, sizeof(q), url), path, mm->version,
+		 log_quote(q, sizeof(q), url), log_quote(qp, sizeof(qp), path),
+		 mm->version,
 		 (unsigned long long)mm->params, model_country_count(m),
 		 model_alphabet(m)->size, model_dims(m)->hidden,
 		 model_dims(m)->layers, (double)mm->heldout_loss,
