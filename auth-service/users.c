@@ -35,8 +35,11 @@ auth_users_create(PGconn *conn, const char *username, const char *email,
 		return rc;
 	u->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	u->created_ms = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	snprintf(u->username, sizeof(u->username), "%s", username);
-	snprintf(u->email, sizeof(u->email), "%s", email);
+	/* the caller may pass u's own fields as the values */
+	if (u->username != username)
+		snprintf(u->username, sizeof(u->username), "%s", username);
+	if (u->email != email)
+		snprintf(u->email, sizeof(u->email), "%s", email);
 	PQclear(res);
 	return AUTH_DB_OK;
 }

@@ -190,6 +190,9 @@ call_status(const char *method, const ProtobufCMessage *req,
 	return st;
 }
 
+/* what the last successful RegisterUser answered */
+static char last_username[300], last_email[300];
+
 static int
 do_register(const char *user, const char *email, const char *pw,
 	    int64_t *id, char *msg)
@@ -205,8 +208,16 @@ do_register(const char *user, const char *email, const char *pw,
 	st = call("RegisterUser", &q.base, NULL, NULL, &r);
 	if (msg)
 		strcpy(msg, r.message);
-	if (st == RPC_OK && id)
-		*id = ((Namegen__V1__RegisterReply *)r.body)->user->id;
+	if (st == RPC_OK) {
+		Namegen__V1__User *u =
+			((Namegen__V1__RegisterReply *)r.body)->user;
+
+		if (id)
+			*id = u->id;
+		snprintf(last_username, sizeof(last_username), "%s",
+			 u->username);
+		snprintf(last_email, sizeof(last_email), "%s", u->email);
+	}
 	rpc_reply_clear(&r);
 	return st;
 }
@@ -469,6 +480,8 @@ test_register_login_whoami_logout(void **state)
 				     "correct horse", &id, msg),
 			 RPC_OK);
 	assert_true(id > 0);
+	assert_string_equal(last_username, "Ada");
+	assert_string_equal(last_email, "ada@example.org");
 	assert_int_equal(sql_num("SELECT count(*) FROM users WHERE email = "
 				 "'ada@example.org'"),
 			 1);
