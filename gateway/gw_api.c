@@ -107,17 +107,25 @@ api_register(struct gw_req *r)
 {
 	const Namegen__V1__RegisterReply *rep;
 	struct gw_json_err e;
+	json_t *user;
 
 	if (r->step == 0) {
 		if (gw_map_register_req(r->json, &r->msg.reg, &e) < 0)
 			return bad_request(r, &e);
-		return call1(r, AUTH, "Register", &r->msg.reg.base);
+		return call1(r, AUTH, "RegisterUser", &r->msg.reg.base);
 	}
 	if (!gw_req_ok(r, 0))
 		return GW_DONE;
 	rep = (const Namegen__V1__RegisterReply *)r->slot[0].body;
-	return gw_req_json(r, 201,
-			   json_pack("{s:o}", "user", gw_map_user(rep->user)));
+	user = gw_map_user(rep->user);
+	/* the reply may carry only the new id; the rest is what was sent */
+	if (json_is_object(user)) {
+		json_object_set_new(user, "username",
+				    json_string(r->msg.reg.username));
+		json_object_set_new(user, "email",
+				    json_string(r->msg.reg.email));
+	}
+	return gw_req_json(r, 201, json_pack("{s:o}", "user", user));
 }
 
 static enum gw_step
@@ -226,12 +234,10 @@ api_password(struct gw_req *r)
 	if (!gw_req_ok(r, 0))
 		return GW_DONE;
 	rep = (const Namegen__V1__ChangePasswordReply *)r->slot[0].body;
-	gw_req_json(r, 200,
-		    json_pack("{s:I}", "sessions_ended",
-			      (json_int_t)rep->sessions_ended));
-	/* every session ended, this one too */
-	gw_req_set_cookie(r, NULL, 0);
-	return GW_DONE;
+	/* the other sessions ended; this one goes on */
+	return gw_req_json(r, 200,
+			   json_pack("{s:I}", "sessions_ended",
+				     (json_int_t)rep->sessions_ended));
 }
 
 /* ------------------------------------------------------------ favorites */

@@ -298,6 +298,14 @@ begin(struct gw_req *r, const char *url)
 	}
 }
 
+static bool
+has_body(struct gw_req *r)
+{
+	const char *cl = header(r, "Content-Length");
+
+	return header(r, "Transfer-Encoding") || (cl && strcmp(cl, "0") != 0);
+}
+
 /* body_add keeps a chunk of the body, up to the limit. */
 static void
 body_add(struct gw_req *r, const char *data, size_t len)
@@ -408,9 +416,11 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		atomic_fetch_add(&h->ctx->in_flight, 1);
 		atomic_fetch_add(&h->ctx->metrics.in_flight, 1);
 		begin(r, url);
-		/* an early answer goes out now; MHD then closes the
-		 * connection instead of reading a body nobody wants */
-		if (r->resp)
+		/* an early answer to a request with a body goes out now (MHD
+		 * then closes the connection instead of reading a body
+		 * nobody wants); without a body it waits for the next call,
+		 * which comes at once, so the connection stays open */
+		if (r->resp && has_body(r))
 			return finish(r);
 		return MHD_YES;
 	}
@@ -481,7 +491,8 @@ register_labels(struct gw_ctx *ctx)
 	ctx->metric_other = gw_metrics_route(&ctx->metrics, "unmatched");
 	for (s = 0; s < 2; s++)
 		for (i = 0; i < svcs[s]->n_methods; i++) {
-			snprintf(name, sizeof(name), "%s/%s", svcs[s]->name,
+			snprintf(name, sizeof(name), "%s/%s",
+				 svcs[s]->short_name,
 				 svcs[s]->methods[i].name);
 			if (gw_metrics_method(&ctx->metrics, name) < 0)
 				return -1;

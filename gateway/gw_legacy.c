@@ -48,7 +48,7 @@ gw_legacy_register(struct gw_req *r)
 	if (r->step == 0) {
 		if (gw_map_legacy_register_req(r->json, &r->msg.reg, &e) < 0)
 			return bad_request(r, &e);
-		return call1(r, AUTH, "Register", &r->msg.reg.base);
+		return call1(r, AUTH, "RegisterUser", &r->msg.reg.base);
 	}
 	if (!gw_req_ok(r, 0))
 		return GW_DONE;
