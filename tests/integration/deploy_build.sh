@@ -99,7 +99,7 @@ web=$!
 up=0
 start=$SECONDS
 while [ $((SECONDS - start)) -lt 60 ] && kill -0 "$web" 2>/dev/null; do
-	if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz"
+	if curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz"
 	then
 		up=1
 		break
@@ -111,7 +111,8 @@ done
 		"$(tail -20 "$tmp/web.log")"
 ready=0
 for i in $(seq 100); do
-	if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/readyz"
+	kill -0 "$web" 2>/dev/null || break
+	if curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$port/readyz"
 	then
 		ready=1
 		break
