@@ -20,6 +20,8 @@
 #include "namegen-model/model_file.h"
 #include "namegen-model/trainer.h"
 
+#define TRAIN_DEFAULT_DROPOUT 0.1f
+
 struct options {
 	const char *data, *out, *countries;
 	enum dataset_format format;
@@ -42,9 +44,10 @@ static void usage(FILE *f)
 		"  --emb-country N (16)  --emb-gender N (4)\n"
 		"  --batch N (64)  --threads N (2)  --lr X (3e-3)\n"
 		"  --lr-decay X (0.93)  --epochs N (40)  --patience N (3)\n"
-		"  --clip X (5)  --weight-decay X (1e-4)\n"
+		"  --clip X (5)  --weight-decay X (1e-4)  --dropout P (%g)\n"
 		"  --heldout FRACTION (0.1)  --seed N (1)  --max-seconds S\n"
-		"  --max-bad N (100): bad data lines tolerated\n");
+		"  --max-bad N (100): bad data lines tolerated\n",
+		(double)TRAIN_DEFAULT_DROPOUT);
 }
 
 /* parse_num reads a number in [min, max] for flag name, or exits 2. */
@@ -77,12 +80,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{"patience", 1, 0, 'p'},  {"clip", 1, 0, 'C'},
 		{"weight-decay", 1, 0, 'w'}, {"heldout", 1, 0, 'o'},
 		{"seed", 1, 0, 's'},	  {"max-seconds", 1, 0, 'm'},
-		{"max-bad", 1, 0, 'B'},	  {"help", 0, 0, 'h'},
+		{"max-bad", 1, 0, 'B'},	  {"dropout", 1, 0, 'D'},
+		{"help", 0, 0, 'h'},
 		{0, 0, 0, 0}};
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	trainer_defaults(&o->tc);
+	o->tc.dropout = TRAIN_DEFAULT_DROPOUT;
 	o->dims = (struct gru_dims){.emb_char = 48,
 				    .emb_country = 16,
 				    .emb_gender = 4,
@@ -163,6 +168,10 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->split_seed = o->init_seed = o->tc.seed =
 				(unsigned long long)parse_num("seed", optarg, 0,
 							      1e15);
+			break;
+		case 'D':
+			o->tc.dropout = (float)parse_num("dropout", optarg, 0,
+							 0.9);
 			break;
 		case 'm':
 			o->tc.max_seconds = parse_num("max-seconds", optarg, 1,
