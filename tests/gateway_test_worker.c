@@ -13,7 +13,8 @@
  *   internal   fails INTERNAL with a message full of internals
  *   exhausted  fails RESOURCE_EXHAUSTED with retry after 7 s
  *   invalid    fails INVALID_ARGUMENT with a user-facing message
- * Meta and Score always answer (after the delay). Stops on SIGTERM. */
+ * Meta answers after the delay; Score answers at once, so that a test can
+ * see the worker is up whatever its mode. Stops on SIGTERM. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,7 +92,6 @@ tw_score(Namegen__V1__ModelService_Service *svc,
 	Namegen__V1__ScoreReply reply = NAMEGEN__V1__SCORE_REPLY__INIT;
 
 	(void)svc;
-	pause_first();
 	reply.name = req->name;
 	closure(&reply, closure_data);
 }
