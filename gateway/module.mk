@@ -32,3 +32,9 @@ $(GATEWAY_TEST_WORKER): $(BUILD)/tests/gateway_test_worker.o \
 bench-http: $(BUILD)/bin/gateway $(BUILD)/bin/namegen-model \
 	    $(BUILD)/bin/auth-service
 	@bash tests/bench/bench_http.sh
+
+# Many concurrent clients checking every answer (tests/gateway_load.c).
+GATEWAY_LOAD := $(BUILD)/tests/gateway_load
+BENCHES += $(GATEWAY_LOAD)
+$(GATEWAY_LOAD): $(BUILD)/tests/gateway_load.o
+	$(link)
