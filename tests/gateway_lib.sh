@@ -46,6 +46,22 @@ gw_stop() {
 	wait "${!v}" 2>/dev/null
 }
 
+# gw_stop_checked NAME stops a started process with SIGTERM and checks
+# that it exits 0 (a sanitizer report or a leak makes it exit otherwise).
+gw_stop_checked() {
+	local v="GW_PID_$1" rc
+	kill -TERM "${!v}" 2>/dev/null
+	wait "${!v}" 2>/dev/null
+	rc=$?
+	if [ "$rc" = 0 ]; then
+		ok "$1 stops cleanly on SIGTERM"
+	else
+		not_ok "$1 stops cleanly on SIGTERM" "exit $rc"
+		grep -A12 -E 'Sanitizer|runtime error' "$GW_DIR/$1.log" |
+			head -30 | sed 's/^/# /'
+	fi
+}
+
 gw_start_auth() {
 	"$BIN/auth-service" --migrate >"$GW_DIR/migrate.log" 2>&1 || {
 		cat "$GW_DIR/migrate.log"

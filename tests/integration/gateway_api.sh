@@ -327,10 +327,12 @@ grep -q 'battery staple' "$GW_DIR/gateway.log" &&
 	not_ok "no password in the logs" || ok "no password in the logs"
 
 # -------------------------------- a gateway without CORS, for local HTTP
-gw_bg gw2 env PORT="$(free_port)" COOKIE_SECURE=0 "$BIN/gateway"
-p2=$(grep -o 'port=[0-9]*' "$GW_DIR/gw2.log" 2>/dev/null)
-sleep 0.5
-p2=$(grep -o 'port=[0-9]*' "$GW_DIR/gw2.log" | head -1 | cut -d= -f2)
+p2=$(free_port)
+gw_bg gw2 env PORT="$p2" COOKIE_SECURE=0 "$BIN/gateway"
+for i in $(seq 50); do
+	curl -sf "http://127.0.0.1:$p2/healthz" >/dev/null && break
+	sleep 0.1
+done
 c2=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
 	--data-binary "{\"email\":\"$v@example.org\",\"password\":\"old page pass\"}" \
 	"http://127.0.0.1:$p2/api/v1/session" | tr -d '\r' | grep -i '^Set-Cookie:')
@@ -338,5 +340,7 @@ case $c2 in
 *"; HttpOnly; SameSite=Lax") ok "without CORS_ORIGINS: SameSite=Lax; COOKIE_SECURE=0 drops Secure" ;;
 *) not_ok "without CORS_ORIGINS: SameSite=Lax; COOKIE_SECURE=0 drops Secure" "$c2" ;;
 esac
+gw_stop_checked gw2
 
+gw_stop_checked gateway
 tap_done

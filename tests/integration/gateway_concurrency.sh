@@ -48,4 +48,5 @@ req GET /metrics
 expect "no request is left in flight but this one" 200 \
 	'namegen_http_in_flight_requests 1$'
 
+gw_stop_checked gateway
 tap_done
