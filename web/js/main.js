@@ -1,0 +1,206 @@
+// main.js - the page: loads what the model knows, restores the session,
+// and wires the generator, the score view, the favorites and the account
+// dialogs together.
+
+import { api } from './api.js';
+import { setBusy } from './dom.js';
+import { countryListError, setCountries } from './countries.js';
+import { setupDialog } from './dialogs.js';
+import * as favorites from './favorites.js';
+import * as generate from './generate.js';
+import * as score from './score.js';
+import * as session from './session.js';
+
+const $ = (id) => document.getElementById(id);
+
+let pending = null; // a like waiting for a login: {name, country, gender}
+
+function notice(text) {
+	const n = $('notice');
+	n.textContent = text || '';
+	n.hidden = !text;
+}
+
+// visitorRegion guesses a country to start with from the browser's
+// language ("en-GB" -> GB).
+function visitorRegion() {
+	for (const tag of navigator.languages || [navigator.language || '']) {
+		const m = /^[a-z]{2,3}-([A-Z]{2})\b/.exec(tag || '');
+		if (m)
+			return m[1];
+	}
+	return '';
+}
+
+function showModel(meta) {
+	const parts = ['namegen'];
+	if (meta.model_version)
+		parts.push(`model ${meta.model_version}`);
+	if (Number.isFinite(meta.parameters))
+		parts.push(`${meta.parameters.toLocaleString('en')} parameters`);
+	if (Array.isArray(meta.countries))
+		parts.push(`${meta.countries.length} countries`);
+	if (Number.isFinite(meta.heldout_loss))
+		parts.push(`held-out loss ${meta.heldout_loss.toFixed(2)} nats per character`);
+	$('model-info').textContent = parts.join(' · ');
+}
+
+function showUser(user) {
+	$('whoami').hidden = !user;
+	$('account-in').hidden = !user;
+	$('account-out').hidden = Boolean(user);
+	$('whoami-name').textContent = user ? user.username || user.email : '';
+	const avatar = document.querySelector('#whoami .avatar');
+	avatar.textContent = user ? (user.username || user.email || '?').slice(0, 1).toUpperCase() : '';
+	document.body.classList.toggle('logged-in', Boolean(user));
+}
+
+// keepPending saves the like that was waiting for a login.
+async function keepPending() {
+	const f = pending;
+	pending = null;
+	if (!f)
+		return;
+	try {
+		await favorites.like(f);
+		notice(`“${f.name}” is in your favorites.`);
+	} catch (err) {
+		notice(err.message);
+	}
+}
+
+async function onHeart(f, button) {
+	if (!session.currentUser()) {
+		pending = f;
+		dialogs.login.open({
+			note: `Log in or create an account to keep “${f.name}”: it goes straight to your favorites.`,
+		});
+		return;
+	}
+	const on = favorites.isLiked(f);
+	setBusy(button, true);
+	try {
+		if (on)
+			await favorites.unlike(f);
+		else
+			await favorites.like(f);
+	} catch (err) {
+		notice(err.message);
+		if (err.status === 401) {
+			pending = on ? null : f;
+			dialogs.login.open({ note: 'Your session has ended. Log in again.' });
+		}
+	} finally {
+		setBusy(button, false);
+		generate.refreshHearts();
+	}
+}
+
+function onWhy(name) {
+	score.score(name);
+	const title = $('score-title');
+	title.scrollIntoView({ block: 'nearest' });
+	title.focus({ preventScroll: true });
+}
+
+const dialogs = {};
+
+function setupDialogs() {
+	const dropPending = (kept) => {
+		if (!kept)
+			pending = null;
+	};
+	dialogs.login = setupDialog('dlg-login', {
+		busyText: 'Logging in…',
+		credentialField: 'password',
+		onSubmit: async (v) => {
+			await session.login(v.email.trim(), v.password);
+			notice('');
+			await keepPending();
+		},
+		onClose: dropPending,
+	});
+	dialogs.register = setupDialog('dlg-register', {
+		busyText: 'Creating…',
+		onSubmit: async (v) => {
+			await session.register(v.username.trim(), v.email.trim(), v.password);
+			notice('Welcome! Your account is ready.');
+			await keepPending();
+		},
+		onClose: dropPending,
+	});
+	dialogs.password = setupDialog('dlg-password', {
+		busyText: 'Changing…',
+		credentialField: 'old_password',
+		onSubmit: async (v) => {
+			const ended = await session.changePassword(v.old_password, v.new_password);
+			notice(ended > 0
+				? `Password changed. ${ended} other session${ended === 1 ? '' : 's'} ended: other devices log in again.`
+				: 'Password changed.');
+		},
+	});
+	dialogs.remove = setupDialog('dlg-delete', {
+		busyText: 'Deleting…',
+		credentialField: 'password',
+		onSubmit: async (v) => {
+			await session.deleteAccount(v.password);
+			notice('Your account and its favorites are deleted.');
+		},
+	});
+
+	$('btn-login').addEventListener('click', () => dialogs.login.open());
+	$('btn-register').addEventListener('click', () => dialogs.register.open());
+	const account = () => (session.currentUser() || {}).email || '';
+	$('btn-password').addEventListener('click', () => dialogs.password.open({ account: account() }));
+	$('btn-delete').addEventListener('click', () => dialogs.remove.open({ account: account() }));
+	$('btn-logout').addEventListener('click', async () => {
+		const b = $('btn-logout');
+		setBusy(b, true);
+		try {
+			await session.logout();
+			notice('You are logged out.');
+			$('btn-login').focus();
+		} catch (err) {
+			notice(err.message);
+		} finally {
+			setBusy(b, false);
+		}
+	});
+}
+
+async function loadMeta() {
+	const list = $('country-list');
+	list.setAttribute('aria-busy', 'true');
+	try {
+		const meta = await api('GET', '/meta');
+		setCountries(Array.isArray(meta.countries) ? meta.countries : [], visitorRegion());
+		generate.init({ isLiked: favorites.isLiked, onHeart, onWhy }, meta);
+		showModel(meta);
+		document.body.dataset.ready = 'true';
+	} catch (err) {
+		countryListError(`The list of countries did not load. ${err.message}`, loadMeta);
+	}
+}
+
+async function start() {
+	favorites.init();
+	score.init();
+	setupDialogs();
+	favorites.onLikedChange(generate.refreshHearts);
+	session.onChange((user) => {
+		showUser(user);
+		if (user)
+			favorites.load(false);
+		else
+			favorites.clear();
+	});
+	const meta = loadMeta();
+	try {
+		await session.restore();
+	} catch (err) {
+		notice(`Could not check who is logged in. ${err.message}`);
+	}
+	await meta;
+}
+
+start();
