@@ -11,9 +11,10 @@
 #include <string.h>
 #include <time.h>
 
-#define DB_BACKOFF_MS 250   /* callers fail fast this long after a failed
-			       connect */
-#define DB_DESC_MAX 320
+#define DB_BACKOFF_MS                                                         \
+	250 /* callers fail fast this long after a failed                     \
+	       connect */
+#define DB_DESC_MAX   320
 #define DB_PARAMS_MAX 12
 
 struct auth_db {
@@ -24,15 +25,14 @@ struct auth_db {
 
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
-	PGconn **idle;        /* connected and free */
+	PGconn **idle; /* connected and free */
 	int nidle;
-	int open;             /* connections in existence */
+	int open; /* connections in existence */
 	int pool_size;
-	int64_t down_until;   /* monotonic ms */
+	int64_t down_until; /* monotonic ms */
 };
 
-static int64_t
-db_mono_ms(void)
+static int64_t db_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -40,8 +40,7 @@ db_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bool
-db_host_is_local(const char *host)
+static bool db_host_is_local(const char *host)
 {
 	if (!host || !*host || host[0] == '/' || host[0] == '@')
 		return true;
@@ -51,8 +50,7 @@ db_host_is_local(const char *host)
 
 /* db_inspect reads the URL with libpq's own parser: whether it names an
  * sslmode, whether every host is local, and a description for logs. */
-static int
-db_inspect(struct auth_db *db, char *err, size_t errlen)
+static int db_inspect(struct auth_db *db, char *err, size_t errlen)
 {
 	PQconninfoOption *opts, *o;
 	char *perr = NULL;
@@ -81,9 +79,9 @@ db_inspect(struct auth_db *db, char *err, size_t errlen)
 		else if (strcmp(o->keyword, "sslmode") == 0)
 			sslmode = o->val;
 	}
-	db->add_sslmode = !sslmode && !(db_host_is_local(host) &&
-					 (!hostaddr ||
-					  db_host_is_local(hostaddr)));
+	db->add_sslmode =
+	    !sslmode && !(db_host_is_local(host) &&
+			  (!hostaddr || db_host_is_local(hostaddr)));
 	snprintf(db->desc, sizeof(db->desc), "%s:%s/%s sslmode=%s",
 		 host ? host : "(socket)", port ? port : "5432",
 		 dbname ? dbname : "(default)",
@@ -93,9 +91,8 @@ db_inspect(struct auth_db *db, char *err, size_t errlen)
 	return 0;
 }
 
-int
-auth_db_open(struct auth_db **out, const struct auth_db_opts *opts,
-	     char *err, size_t errlen)
+int auth_db_open(struct auth_db **out, const struct auth_db_opts *opts,
+		 char *err, size_t errlen)
 {
 	struct auth_db *db;
 
@@ -109,10 +106,9 @@ auth_db_open(struct auth_db **out, const struct auth_db_opts *opts,
 	pthread_cond_init(&db->freed, NULL);
 	db->pool_size = opts->pool_size > 0 ? opts->pool_size : 4;
 	db->connect_timeout_ms =
-		opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 3000;
-	db->statement_timeout_ms = opts->statement_timeout_ms > 0
-					   ? opts->statement_timeout_ms
-					   : 5000;
+	    opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 3000;
+	db->statement_timeout_ms =
+	    opts->statement_timeout_ms > 0 ? opts->statement_timeout_ms : 5000;
 	db->url = strdup(opts->url ? opts->url : "");
 	db->idle = calloc((size_t)db->pool_size, sizeof(*db->idle));
 	if (!db->url || !db->idle) {
@@ -132,8 +128,7 @@ fail:
 	return -1;
 }
 
-void
-auth_db_close(struct auth_db *db)
+void auth_db_close(struct auth_db *db)
 {
 	int i;
 
@@ -153,8 +148,7 @@ auth_db_close(struct auth_db *db)
 
 /* db_notice drops the server's notices ("relation already exists,
  * skipping"): libpq would print them on stderr, outside our log format. */
-static void
-db_notice(void *arg, const char *message)
+static void db_notice(void *arg, const char *message)
 {
 	(void)arg;
 	(void)message;
@@ -162,8 +156,8 @@ db_notice(void *arg, const char *message)
 
 /* db_connect opens one connection by deadline, polling libpq's
  * non-blocking connect so no call waits past its own deadline. */
-static PGconn *
-db_connect(struct auth_db *db, int64_t deadline, char *err, size_t errlen)
+static PGconn *db_connect(struct auth_db *db, int64_t deadline, char *err,
+			  size_t errlen)
 {
 	const char *keys[DB_PARAMS_MAX], *vals[DB_PARAMS_MAX];
 	char tcp_timeout[16], set_timeout[64];
@@ -199,9 +193,10 @@ db_connect(struct auth_db *db, int64_t deadline, char *err, size_t errlen)
 			/* The first line of libpq's message, no URL in it */
 			const char *m = PQerrorMessage(conn);
 
-			snprintf(err, errlen, "cannot connect to PostgreSQL "
-				 "at %s: %.*s", db->desc,
-				 (int)strcspn(m, "\n"), m);
+			snprintf(err, errlen,
+				 "cannot connect to PostgreSQL "
+				 "at %s: %.*s",
+				 db->desc, (int)strcspn(m, "\n"), m);
 			goto fail;
 		}
 		if (left <= 0) {
@@ -239,8 +234,7 @@ fail:
 /* db_stale tells whether an idle connection was closed by the server:
  * an idle connection has nothing to read unless the server said goodbye
  * (or sent a notice, which PQconsumeInput takes in harmlessly). */
-static bool
-db_stale(PGconn *conn)
+static bool db_stale(PGconn *conn)
 {
 	struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
 
@@ -251,9 +245,8 @@ db_stale(PGconn *conn)
 	return !PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK;
 }
 
-PGconn *
-auth_db_acquire(struct auth_db *db, int timeout_ms, char *err,
-		size_t errlen)
+PGconn *auth_db_acquire(struct auth_db *db, int timeout_ms, char *err,
+			size_t errlen)
 {
 	int64_t deadline = db_mono_ms() + (timeout_ms > 0 ? timeout_ms : 1);
 	int64_t connect_deadline;
@@ -304,9 +297,9 @@ auth_db_acquire(struct auth_db *db, int timeout_ms, char *err,
 	pthread_mutex_unlock(&db->lock);
 
 	connect_deadline = db_mono_ms() + db->connect_timeout_ms;
-	conn = db_connect(db, deadline < connect_deadline ? deadline
-							   : connect_deadline,
-			  err, errlen);
+	conn = db_connect(
+	    db, deadline < connect_deadline ? deadline : connect_deadline, err,
+	    errlen);
 	if (!conn) {
 		pthread_mutex_lock(&db->lock);
 		db->open--;
@@ -317,8 +310,7 @@ auth_db_acquire(struct auth_db *db, int timeout_ms, char *err,
 	return conn;
 }
 
-void
-auth_db_release(struct auth_db *db, PGconn *conn)
+void auth_db_release(struct auth_db *db, PGconn *conn)
 {
 	if (!conn)
 		return;
@@ -340,11 +332,10 @@ auth_db_release(struct auth_db *db, PGconn *conn)
 }
 
 /* db_classify maps a failed result to an auth_db_rc. */
-static int
-db_classify(PGconn *conn, const PGresult *res)
+static int db_classify(PGconn *conn, const PGresult *res)
 {
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
-				: NULL;
+	const char *state =
+	    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
 	if (PQstatus(conn) != CONNECTION_OK || !state)
 		return AUTH_DB_DOWN;
@@ -361,10 +352,9 @@ db_classify(PGconn *conn, const PGresult *res)
 	return AUTH_DB_ERROR;
 }
 
-int
-auth_db_exec(PGconn *conn, const char *sql, int nparams,
-	     const char *const *params, PGresult **res, char *err,
-	     size_t errlen)
+int auth_db_exec(PGconn *conn, const char *sql, int nparams,
+		 const char *const *params, PGresult **res, char *err,
+		 size_t errlen)
 {
 	PGresult *r;
 	ExecStatusType st;
@@ -383,39 +373,35 @@ auth_db_exec(PGconn *conn, const char *sql, int nparams,
 	}
 	rc = db_classify(conn, r);
 	{
-		const char *m = r ? PQresultErrorMessage(r)
-				  : PQerrorMessage(conn);
+		const char *m =
+		    r ? PQresultErrorMessage(r) : PQerrorMessage(conn);
 		const char *state =
-			r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+		    r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
 
 		snprintf(err, errlen, "PostgreSQL error %s: %.*s",
-			 state ? state : "(connection)",
-			 (int)strcspn(m, "\n"), m);
+			 state ? state : "(connection)", (int)strcspn(m, "\n"),
+			 m);
 	}
 	PQclear(r);
 	return rc;
 }
 
-int
-auth_db_begin(PGconn *conn, char *err, size_t errlen)
+int auth_db_begin(PGconn *conn, char *err, size_t errlen)
 {
 	return auth_db_exec(conn, "BEGIN", 0, NULL, NULL, err, errlen);
 }
 
-int
-auth_db_commit(PGconn *conn, char *err, size_t errlen)
+int auth_db_commit(PGconn *conn, char *err, size_t errlen)
 {
 	return auth_db_exec(conn, "COMMIT", 0, NULL, NULL, err, errlen);
 }
 
-void
-auth_db_rollback(PGconn *conn)
+void auth_db_rollback(PGconn *conn)
 {
 	PQclear(PQexec(conn, "ROLLBACK"));
 }
 
-int
-auth_db_ping(struct auth_db *db, int timeout_ms, char *err, size_t errlen)
+int auth_db_ping(struct auth_db *db, int timeout_ms, char *err, size_t errlen)
 {
 	PGconn *conn = auth_db_acquire(db, timeout_ms, err, errlen);
 	int rc;
@@ -427,8 +413,7 @@ auth_db_ping(struct auth_db *db, int timeout_ms, char *err, size_t errlen)
 	return rc == AUTH_DB_OK ? 0 : -1;
 }
 
-const char *
-auth_db_describe(const struct auth_db *db)
+const char *auth_db_describe(const struct auth_db *db)
 {
 	return db->desc;
 }

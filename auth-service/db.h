@@ -19,19 +19,19 @@
 struct auth_db;
 
 struct auth_db_opts {
-	const char *url;            /* DATABASE_URL */
-	int pool_size;              /* 0 = 4 */
-	int connect_timeout_ms;     /* 0 = 3000 */
-	int statement_timeout_ms;   /* 0 = 5000 */
+	const char *url;	  /* DATABASE_URL */
+	int pool_size;		  /* 0 = 4 */
+	int connect_timeout_ms;	  /* 0 = 3000 */
+	int statement_timeout_ms; /* 0 = 5000 */
 };
 
 /* What a statement ended with. */
 enum auth_db_rc {
 	AUTH_DB_OK = 0,
-	AUTH_DB_DOWN = -1,        /* no connection, or it broke, or timeout */
-	AUTH_DB_UNIQUE = -2,      /* unique_violation (23505) */
-	AUTH_DB_FOREIGN = -3,     /* foreign_key_violation (23503) */
-	AUTH_DB_ERROR = -4        /* anything else: a bug or bad schema */
+	AUTH_DB_DOWN = -1,    /* no connection, or it broke, or timeout */
+	AUTH_DB_UNIQUE = -2,  /* unique_violation (23505) */
+	AUTH_DB_FOREIGN = -3, /* foreign_key_violation (23503) */
+	AUTH_DB_ERROR = -4    /* anything else: a bug or bad schema */
 };
 
 /* auth_db_open checks the URL and sets up the pool; it does not connect.
@@ -67,8 +67,7 @@ int auth_db_commit(PGconn *conn, char *err, size_t errlen);
 void auth_db_rollback(PGconn *conn);
 
 /* auth_db_ping checks that a connection can be had and answers. */
-int auth_db_ping(struct auth_db *db, int timeout_ms, char *err,
-		 size_t errlen);
+int auth_db_ping(struct auth_db *db, int timeout_ms, char *err, size_t errlen);
 
 /* auth_db_describe writes "host:port/dbname sslmode=..." for logs. */
 const char *auth_db_describe(const struct auth_db *db);

@@ -12,8 +12,7 @@
 #define FAV_US "(extract(epoch FROM f.created_at) * 1000000)::bigint"
 
 /* A cursor is "<created us>.<name id>" of the last favorite of a page. */
-static int
-fav_cursor_parse(const char *cursor, int64_t *us, int64_t *id)
+static int fav_cursor_parse(const char *cursor, int64_t *us, int64_t *id)
 {
 	char *end;
 
@@ -28,8 +27,7 @@ fav_cursor_parse(const char *cursor, int64_t *us, int64_t *id)
 	return 0;
 }
 
-int
-auth_fav_cursor_ok(const char *cursor)
+int auth_fav_cursor_ok(const char *cursor)
 {
 	int64_t us, id;
 
@@ -40,10 +38,9 @@ auth_fav_cursor_ok(const char *cursor)
 	return fav_cursor_parse(cursor, &us, &id);
 }
 
-int
-auth_fav_add(PGconn *conn, int64_t user_id, const char *name,
-	     const char *country, int gender, struct auth_fav *fav,
-	     bool *created, char *err, size_t errlen)
+int auth_fav_add(PGconn *conn, int64_t user_id, const char *name,
+		 const char *country, int gender, struct auth_fav *fav,
+		 bool *created, char *err, size_t errlen)
 {
 	char uid[24], g[8], nid[24];
 	const char *nparams[3] = {name, country, g};
@@ -129,10 +126,9 @@ fail:
 	return rc;
 }
 
-int
-auth_fav_remove(PGconn *conn, int64_t user_id, const char *name,
-		const char *country, int gender, bool *removed, char *err,
-		size_t errlen)
+int auth_fav_remove(PGconn *conn, int64_t user_id, const char *name,
+		    const char *country, int gender, bool *removed, char *err,
+		    size_t errlen)
 {
 	char uid[24], g[8];
 	const char *params[4] = {uid, name, country, g};
@@ -154,10 +150,9 @@ auth_fav_remove(PGconn *conn, int64_t user_id, const char *name,
 	return AUTH_DB_OK;
 }
 
-int
-auth_fav_list(PGconn *conn, int64_t user_id, int limit, const char *cursor,
-	      struct auth_fav *favs, int *n, char *next, char *err,
-	      size_t errlen)
+int auth_fav_list(PGconn *conn, int64_t user_id, int limit, const char *cursor,
+		  struct auth_fav *favs, int *n, char *next, char *err,
+		  size_t errlen)
 {
 	char uid[24], lim[16], cus[24], cid[24];
 	const char *params[4] = {uid, lim, cus, cid};
@@ -173,14 +168,13 @@ auth_fav_list(PGconn *conn, int64_t user_id, int limit, const char *cursor,
 		return AUTH_DB_ERROR;
 	}
 	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
-	snprintf(lim, sizeof(lim), "%d", limit + 1);   /* one more: is there
-							  a next page? */
+	snprintf(lim, sizeof(lim), "%d", limit + 1); /* one more: is there
+							a next page? */
 	snprintf(cus, sizeof(cus), "%" PRId64, us);
 	snprintf(cid, sizeof(cid), "%" PRId64, id);
 	rc = auth_db_exec(
-		conn,
-		have_cursor
-			? "SELECT n.id, n.name, n.country, n.gender, " FAV_US
+	    conn,
+	    have_cursor ? "SELECT n.id, n.name, n.country, n.gender, " FAV_US
 			  " FROM favorites f JOIN names n ON n.id = f.name_id"
 			  " WHERE f.user_id = $1 AND (f.created_at, f.name_id)"
 			  " < ('epoch'::timestamptz + ($3 || ' microseconds')"
@@ -192,7 +186,7 @@ auth_fav_list(PGconn *conn, int64_t user_id, int limit, const char *cursor,
 			  " WHERE f.user_id = $1"
 			  " ORDER BY f.created_at DESC, f.name_id DESC"
 			  " LIMIT $2",
-		have_cursor ? 4 : 2, params, &res, err, errlen);
+	    have_cursor ? 4 : 2, params, &res, err, errlen);
 	if (rc != AUTH_DB_OK)
 		return rc;
 	rows = PQntuples(res);

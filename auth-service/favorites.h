@@ -16,16 +16,16 @@
 
 #include "auth-service/rules.h"
 
-#define AUTH_FAV_LIMIT_MAX 100
+#define AUTH_FAV_LIMIT_MAX     100
 #define AUTH_FAV_LIMIT_DEFAULT 20
-#define AUTH_FAV_CURSOR_BUF 48
+#define AUTH_FAV_CURSOR_BUF    48
 
 struct auth_fav {
 	int64_t name_id;
 	char name[AUTH_NAME_BUF];
 	char country[3];
 	int gender;
-	int64_t created_us;    /* microseconds since the epoch */
+	int64_t created_us; /* microseconds since the epoch */
 };
 
 /* auth_fav_add likes (name, country, gender) for user_id. On AUTH_DB_OK,
@@ -45,9 +45,9 @@ int auth_fav_remove(PGconn *conn, int64_t user_id, const char *name,
  * many, and next (AUTH_FAV_CURSOR_BUF bytes) the cursor of the next page
  * or "" when there is none. A cursor that is not one this function wrote
  * gives -1 from auth_fav_cursor_ok; call that first. */
-int auth_fav_list(PGconn *conn, int64_t user_id, int limit,
-		  const char *cursor, struct auth_fav *favs, int *n,
-		  char *next, char *err, size_t errlen);
+int auth_fav_list(PGconn *conn, int64_t user_id, int limit, const char *cursor,
+		  struct auth_fav *favs, int *n, char *next, char *err,
+		  size_t errlen);
 
 /* auth_fav_cursor_ok returns 0 when cursor is "" or well formed. */
 int auth_fav_cursor_ok(const char *cursor);

@@ -23,10 +23,10 @@
 #include "common/log.h"
 #include "common/rpc_server.h"
 
-#define MAIN_ERR_MAX 512
+#define MAIN_ERR_MAX	    512
 #define MAIN_BACKOFF_MIN_MS 250
 #define MAIN_BACKOFF_MAX_MS 8000
-#define MAIN_DRAIN_MS 5000
+#define MAIN_DRAIN_MS	    5000
 
 struct main_cfg {
 	const char *rpc_url, *db_url, *redis_url;
@@ -34,7 +34,7 @@ struct main_cfg {
 	bool have_key;
 	long threads, contexts, hash_threads, hash_queue;
 	long db_pool, redis_pool, connect_ms, statement_ms;
-	long session_ttl, sessions_max;
+	long session_ttl, session_max_age, sessions_max;
 	long opslimit, memlimit_kib;
 	long fails_email, fails_addr, fail_window;
 	long migrate_wait_s;
@@ -43,8 +43,7 @@ struct main_cfg {
 static sigset_t main_signals;
 
 /* main_sleep waits ms, or returns 1 at once when SIGTERM/SIGINT came. */
-static int
-main_sleep(int ms)
+static int main_sleep(int ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	siginfo_t si;
@@ -52,17 +51,16 @@ main_sleep(int ms)
 	return sigtimedwait(&main_signals, &si, &ts) > 0;
 }
 
-static void
-main_read_config(struct main_cfg *c, bool migrate_only)
+static void main_read_config(struct main_cfg *c, bool migrate_only)
 {
 	struct config cfg = {0};
 
 	c->db_url = config_str(&cfg, "DATABASE_URL", NULL);
 	c->migrate_wait_s = config_int(&cfg, "AUTH_MIGRATE_WAIT", 60, 0, 3600);
-	c->connect_ms = config_int(&cfg, "AUTH_CONNECT_TIMEOUT_MS", 3000, 100,
-				   60000);
-	c->statement_ms = config_int(&cfg, "AUTH_STATEMENT_TIMEOUT_MS", 5000,
-				     100, 600000);
+	c->connect_ms =
+	    config_int(&cfg, "AUTH_CONNECT_TIMEOUT_MS", 3000, 100, 60000);
+	c->statement_ms =
+	    config_int(&cfg, "AUTH_STATEMENT_TIMEOUT_MS", 5000, 100, 600000);
 	if (migrate_only) {
 		config_exit_on_error(&cfg);
 		return;
@@ -76,20 +74,26 @@ main_read_config(struct main_cfg *c, bool migrate_only)
 	c->hash_queue = config_int(&cfg, "AUTH_HASH_QUEUE", 256, 1, 65536);
 	c->db_pool = config_int(&cfg, "AUTH_DB_POOL", 5, 1, 100);
 	c->redis_pool = config_int(&cfg, "AUTH_REDIS_POOL", 16, 1, 256);
-	c->session_ttl = config_int(&cfg, "SESSION_TTL", 1209600, 1,
-				    31536000);
-	c->sessions_max = config_int(&cfg, "AUTH_SESSIONS_PER_USER", 20, 1,
-				     1000);
+	c->session_ttl = config_int(&cfg, "SESSION_TTL", 1209600, 1, 31536000);
+	c->session_max_age =
+	    config_int(&cfg, "SESSION_MAX_AGE", 2592000, 1, 315360000);
+	c->sessions_max =
+	    config_int(&cfg, "AUTH_SESSIONS_PER_USER", 20, 1, 1000);
 	c->opslimit = config_int(&cfg, "PASSWORD_OPSLIMIT",
 				 (long)AUTH_PW_OPSLIMIT_DEFAULT, 1, 100);
-	c->memlimit_kib = config_int(&cfg, "PASSWORD_MEMLIMIT_KIB",
-				     AUTH_PW_MEMLIMIT_DEFAULT / 1024, 8,
-				     4 * 1024 * 1024);
-	c->fails_email = config_int(&cfg, "LOGIN_FAILS_PER_EMAIL", 5, 1,
-				    1000000);
-	c->fails_addr = config_int(&cfg, "LOGIN_FAILS_PER_ADDR", 50, 1,
-				   1000000);
+	c->memlimit_kib =
+	    config_int(&cfg, "PASSWORD_MEMLIMIT_KIB",
+		       AUTH_PW_MEMLIMIT_DEFAULT / 1024, 8, 4 * 1024 * 1024);
+	c->fails_email =
+	    config_int(&cfg, "LOGIN_FAILS_PER_EMAIL", 5, 1, 1000000);
+	c->fails_addr =
+	    config_int(&cfg, "LOGIN_FAILS_PER_ADDR", 50, 1, 1000000);
 	c->fail_window = config_int(&cfg, "LOGIN_FAIL_WINDOW", 900, 1, 86400);
+	if (!cfg.failed && c->session_max_age < c->session_ttl)
+		config_fail(&cfg,
+			    "SESSION_MAX_AGE (%ld) must be at least "
+			    "SESSION_TTL (%ld)",
+			    c->session_max_age, c->session_ttl);
 	if (!cfg.failed && c->rpc_url[0]) {
 		char err[CONFIG_ERR_MAX];
 
@@ -102,15 +106,14 @@ main_read_config(struct main_cfg *c, bool migrate_only)
 /* main_wait_db opens the pool and waits for PostgreSQL, one log line per
  * failed try with a growing pause. give_up_s 0 waits forever. Returns 0,
  * or -1 on a signal, a bad URL or when give_up_s passed. */
-static int
-main_wait_db(struct auth_db **db, const struct main_cfg *c, int pool,
-	     long give_up_s)
+static int main_wait_db(struct auth_db **db, const struct main_cfg *c,
+			int pool, long give_up_s)
 {
 	struct auth_db_opts o = {
-		.url = c->db_url,
-		.pool_size = pool,
-		.connect_timeout_ms = (int)c->connect_ms,
-		.statement_timeout_ms = (int)c->statement_ms,
+	    .url = c->db_url,
+	    .pool_size = pool,
+	    .connect_timeout_ms = (int)c->connect_ms,
+	    .statement_timeout_ms = (int)c->statement_ms,
 	};
 	char err[MAIN_ERR_MAX];
 	time_t start = time(NULL);
@@ -139,8 +142,7 @@ main_wait_db(struct auth_db **db, const struct main_cfg *c, int pool,
 	return 0;
 }
 
-static int
-main_migrate(const struct main_cfg *c)
+static int main_migrate(const struct main_cfg *c)
 {
 	struct auth_db *db = NULL;
 	char err[MAIN_ERR_MAX];
@@ -167,9 +169,8 @@ out:
 }
 
 /* main_wait_ready waits until Redis answers and the schema is current. */
-static int
-main_wait_ready(struct auth_db *db, struct auth_redis *redis,
-		const struct main_cfg *c)
+static int main_wait_ready(struct auth_db *db, struct auth_redis *redis,
+			   const struct main_cfg *c)
 {
 	int want = migrate_files[migrate_nfiles - 1].version;
 	int pause = MAIN_BACKOFF_MIN_MS, attempt = 1;
@@ -184,8 +185,8 @@ main_wait_ready(struct auth_db *db, struct auth_redis *redis,
 			log_warn("Redis not reachable, retrying",
 				 "attempt=%d retry_in_ms=%d reason=\"%s\"",
 				 attempt, pause, err);
-		} else if (!(conn = auth_db_acquire(db, (int)c->connect_ms, err,
-						    sizeof(err)))) {
+		} else if (!(conn = auth_db_acquire(db, (int)c->connect_ms,
+						    err, sizeof(err)))) {
 			log_warn("PostgreSQL not reachable, retrying",
 				 "attempt=%d retry_in_ms=%d reason=\"%s\"",
 				 attempt, pause, err);
@@ -207,16 +208,15 @@ main_wait_ready(struct auth_db *db, struct auth_redis *redis,
 	}
 }
 
-static int
-main_serve(const struct main_cfg *c)
+static int main_serve(const struct main_cfg *c)
 {
 	static struct auth_svc svc;
 	static struct auth_pw pw;
 	struct auth_redis_opts ro = {
-		.url = c->redis_url,
-		.pool_size = (int)c->redis_pool,
-		.connect_timeout_ms = (int)c->connect_ms,
-		.io_timeout_ms = (int)c->statement_ms,
+	    .url = c->redis_url,
+	    .pool_size = (int)c->redis_pool,
+	    .connect_timeout_ms = (int)c->connect_ms,
+	    .io_timeout_ms = (int)c->statement_ms,
 	};
 	struct rpc_server_opts so = {0};
 	struct rpc_server *srv = NULL;
@@ -245,8 +245,8 @@ main_serve(const struct main_cfg *c)
 		 auth_redis_describe(redis));
 	pool = auth_pool_start((int)c->hash_threads, (int)c->hash_queue);
 	if (!pool) {
-		log_error("cannot start the hashing threads",
-			  "threads=%ld", c->hash_threads);
+		log_error("cannot start the hashing threads", "threads=%ld",
+			  c->hash_threads);
 		goto out;
 	}
 
@@ -258,8 +258,9 @@ main_serve(const struct main_cfg *c)
 	svc.rate.email_max = (int)c->fails_email;
 	svc.rate.addr_max = (int)c->fails_addr;
 	svc.rate.window_s = (int)c->fail_window;
-	svc.session_ttl_s = (int)c->session_ttl;
-	svc.sessions_max = (int)c->sessions_max;
+	svc.session.ttl_s = (int)c->session_ttl;
+	svc.session.max_age_s = (int)c->session_max_age;
+	svc.session.max_per_user = (int)c->sessions_max;
 
 	so.url = c->rpc_url;
 	so.key = c->have_key ? c->key : NULL;
@@ -270,7 +271,8 @@ main_serve(const struct main_cfg *c)
 		log_error("cannot serve", "reason=\"%s\"", err);
 		goto out;
 	}
-	log_info("serving", "url=%s threads=%ld hash_threads=%ld "
+	log_info("serving",
+		 "url=%s threads=%ld hash_threads=%ld "
 		 "db_pool=%ld redis_pool=%ld opslimit=%ld memlimit_kib=%ld",
 		 c->rpc_url, c->threads, c->hash_threads, c->db_pool,
 		 c->redis_pool, c->opslimit, c->memlimit_kib);
@@ -280,8 +282,7 @@ main_serve(const struct main_cfg *c)
 	log_info("stopping", "signal=%d", si.si_signo);
 	pending = rpc_server_drain(srv, MAIN_DRAIN_MS);
 	if (pending > 0)
-		log_warn("calls abandoned at shutdown", "pending=%d",
-			 pending);
+		log_warn("calls abandoned at shutdown", "pending=%d", pending);
 stopped:
 	rc = 0;
 out:
@@ -296,8 +297,7 @@ out:
 	return rc;
 }
 
-static void
-main_usage(void)
+static void main_usage(void)
 {
 	printf("usage: auth-service [--migrate]\n"
 	       "  serves AuthService on AUTH_RPC_URL (PostgreSQL at "
@@ -305,8 +305,7 @@ main_usage(void)
 	       "  --migrate applies the SQL migrations and exits.\n");
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	static struct main_cfg c;
 	bool migrate_only = false;
@@ -317,8 +316,8 @@ main(int argc, char **argv)
 	}
 	migrate_only = argc == 2;
 	if (log_init("auth-service") < 0)
-		log_warn("bad LOG_LEVEL, using info",
-			 "allowed=%s", "debug,info,warn,error");
+		log_warn("bad LOG_LEVEL, using info", "allowed=%s",
+			 "debug,info,warn,error");
 
 	/* Signals are taken by sigwait in this thread only; block them
 	 * before any thread starts so none of ours is interrupted. */

@@ -9,16 +9,16 @@
 #include "common/log.h"
 
 static const char migrate_table_sql[] =
-	"CREATE TABLE IF NOT EXISTS schema_migrations ("
-	" version integer PRIMARY KEY,"
-	" name text NOT NULL,"
-	" applied_at timestamptz NOT NULL DEFAULT now())";
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version integer PRIMARY KEY,"
+    " name text NOT NULL,"
+    " applied_at timestamptz NOT NULL DEFAULT now())";
 
 /* migrate_simple runs a statement without parameters (a whole migration
  * file may hold several statements, which only the simple protocol
  * allows; nothing in it comes from a caller). */
-static int
-migrate_simple(PGconn *conn, const char *sql, char *err, size_t errlen)
+static int migrate_simple(PGconn *conn, const char *sql, char *err,
+			  size_t errlen)
 {
 	PGresult *res = PQexec(conn, sql);
 	ExecStatusType st = PQresultStatus(res);
@@ -34,8 +34,7 @@ migrate_simple(PGconn *conn, const char *sql, char *err, size_t errlen)
 	return rc;
 }
 
-int
-migrate_version(PGconn *conn, char *err, size_t errlen)
+int migrate_version(PGconn *conn, char *err, size_t errlen)
 {
 	PGresult *res = NULL;
 	int v = -1;
@@ -50,9 +49,8 @@ migrate_version(PGconn *conn, char *err, size_t errlen)
 	return v;
 }
 
-static int
-migrate_one(PGconn *conn, const struct migrate_file *f, char *err,
-	    size_t errlen)
+static int migrate_one(PGconn *conn, const struct migrate_file *f, char *err,
+		       size_t errlen)
 {
 	char version[16];
 	const char *params[2] = {version, f->name};
@@ -78,8 +76,7 @@ fail:
 	return -1;
 }
 
-int
-migrate_apply(PGconn *conn, char *err, size_t errlen)
+int migrate_apply(PGconn *conn, char *err, size_t errlen)
 {
 	char lock[64], unlock[64], sub[256];
 	int applied = 0, current, i, rc = -1;
@@ -94,8 +91,8 @@ migrate_apply(PGconn *conn, char *err, size_t errlen)
 		return -1;
 	}
 	if (migrate_simple(conn, migrate_table_sql, sub, sizeof(sub)) < 0) {
-		snprintf(err, errlen,
-			 "cannot create schema_migrations: %s", sub);
+		snprintf(err, errlen, "cannot create schema_migrations: %s",
+			 sub);
 		goto out;
 	}
 	current = migrate_version(conn, err, errlen);
@@ -108,8 +105,8 @@ migrate_apply(PGconn *conn, char *err, size_t errlen)
 			continue;
 		if (migrate_one(conn, f, err, errlen) < 0)
 			goto out;
-		log_info("migration applied", "version=%d name=%s",
-			 f->version, f->name);
+		log_info("migration applied", "version=%d name=%s", f->version,
+			 f->name);
 		applied++;
 	}
 	rc = applied;

@@ -14,8 +14,8 @@
 #include <libpq-fe.h>
 
 struct migrate_file {
-	int version;        /* NNN */
-	const char *name;   /* "001_init.sql" */
+	int version;	  /* NNN */
+	const char *name; /* "001_init.sql" */
 	const char *sql;
 };
 

@@ -4,9 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-int
-auth_pw_init(struct auth_pw *pw, unsigned long long opslimit,
-	     size_t memlimit, char *err, size_t errlen)
+int auth_pw_init(struct auth_pw *pw, unsigned long long opslimit,
+		 size_t memlimit, char *err, size_t errlen)
 {
 	unsigned char secret[32];
 	char random_pw[2 * sizeof(secret) + 1];
@@ -37,26 +36,25 @@ auth_pw_init(struct auth_pw *pw, unsigned long long opslimit,
 	if (auth_pw_hash(pw, random_pw, pw->dummy) != 0) {
 		snprintf(err, errlen,
 			 "could not hash with memlimit %zu bytes (out of "
-			 "memory)", memlimit);
+			 "memory)",
+			 memlimit);
 		return -1;
 	}
 	sodium_memzero(random_pw, sizeof(random_pw));
 	return 0;
 }
 
-int
-auth_pw_hash(const struct auth_pw *pw, const char *password,
-	     char out[AUTH_PW_HASH_BUF])
+int auth_pw_hash(const struct auth_pw *pw, const char *password,
+		 char out[AUTH_PW_HASH_BUF])
 {
-	return crypto_pwhash_str(out, password, strlen(password),
-				 pw->opslimit, pw->memlimit) == 0
-		       ? 0
-		       : -1;
+	return crypto_pwhash_str(out, password, strlen(password), pw->opslimit,
+				 pw->memlimit) == 0
+		   ? 0
+		   : -1;
 }
 
-bool
-auth_pw_verify(const struct auth_pw *pw, const char *hash,
-	       const char *password)
+bool auth_pw_verify(const struct auth_pw *pw, const char *hash,
+		    const char *password)
 {
 	size_t n = strlen(password);
 
@@ -65,7 +63,7 @@ auth_pw_verify(const struct auth_pw *pw, const char *hash,
 		    strlen(crypto_pwhash_STRPREFIX)) != 0) {
 		/* Same work as a real check, and never a match. */
 		volatile int sink =
-			crypto_pwhash_str_verify(pw->dummy, password, n);
+		    crypto_pwhash_str_verify(pw->dummy, password, n);
 
 		(void)sink;
 		return false;
@@ -73,8 +71,7 @@ auth_pw_verify(const struct auth_pw *pw, const char *hash,
 	return crypto_pwhash_str_verify(hash, password, n) == 0;
 }
 
-bool
-auth_pw_needs_rehash(const struct auth_pw *pw, const char *hash)
+bool auth_pw_needs_rehash(const struct auth_pw *pw, const char *hash)
 {
 	return crypto_pwhash_str_needs_rehash(hash, pw->opslimit,
 					      pw->memlimit) != 0;

@@ -20,8 +20,8 @@
 
 struct auth_pw {
 	unsigned long long opslimit;
-	size_t memlimit;                 /* bytes */
-	char dummy[AUTH_PW_HASH_BUF];    /* hash of a random password */
+	size_t memlimit;	      /* bytes */
+	char dummy[AUTH_PW_HASH_BUF]; /* hash of a random password */
 };
 
 /* auth_pw_init checks the limits against libsodium's range and makes the

@@ -11,28 +11,28 @@
 /* KEYS counters; ARGV[i] the limit of KEYS[i]. The longest wait among
  * the counters at their limit, or 0. */
 static const char rate_check_lua[] =
-	"local wait = 0\n"
-	"for i, k in ipairs(KEYS) do\n"
-	"  local n = tonumber(redis.call('GET', k) or '0')\n"
-	"  if n >= tonumber(ARGV[i]) then\n"
-	"    local t = redis.call('TTL', k)\n"
-	"    if t < 1 then t = 1 end\n"
-	"    if t > wait then wait = t end\n"
-	"  end\n"
-	"end\n"
-	"return wait\n";
+    "local wait = 0\n"
+    "for i, k in ipairs(KEYS) do\n"
+    "  local n = tonumber(redis.call('GET', k) or '0')\n"
+    "  if n >= tonumber(ARGV[i]) then\n"
+    "    local t = redis.call('TTL', k)\n"
+    "    if t < 1 then t = 1 end\n"
+    "    if t > wait then wait = t end\n"
+    "  end\n"
+    "end\n"
+    "return wait\n";
 
 /* KEYS counters; ARGV[1] the window. */
 static const char rate_fail_lua[] =
-	"for _, k in ipairs(KEYS) do\n"
-	"  if redis.call('INCR', k) == 1 then\n"
-	"    redis.call('EXPIRE', k, ARGV[1]) end\n"
-	"end\n"
-	"return 0\n";
+    "for _, k in ipairs(KEYS) do\n"
+    "  if redis.call('INCR', k) == 1 then\n"
+    "    redis.call('EXPIRE', k, ARGV[1]) end\n"
+    "end\n"
+    "return 0\n";
 
 /* rate_key writes prefix + the hex of a 128-bit hash of value. */
-static void
-rate_key(char out[RATE_KEY_MAX], const char *prefix, const char *value)
+static void rate_key(char out[RATE_KEY_MAX], const char *prefix,
+		     const char *value)
 {
 	unsigned char h[16];
 	char hex[sizeof(h) * 2 + 1];
@@ -45,10 +45,11 @@ rate_key(char out[RATE_KEY_MAX], const char *prefix, const char *value)
 
 /* rate_eval runs script over the keys of email and addr (when given),
  * each followed by its own argument, or with one shared argument. */
-static int
-rate_eval(struct auth_redis *r, const char *script, const char *email,
-	  const char *addr, const char *email_arg, const char *addr_arg,
-	  long long *result, int timeout_ms, char *err, size_t errlen)
+static int rate_eval(struct auth_redis *r, const char *script,
+		     const char *email, const char *addr,
+		     const char *email_arg, const char *addr_arg,
+		     long long *result, int timeout_ms, char *err,
+		     size_t errlen)
 {
 	char ekey[RATE_KEY_MAX], akey[RATE_KEY_MAX];
 	struct auth_redis_cmd cmd;
@@ -57,8 +58,8 @@ rate_eval(struct auth_redis *r, const char *script, const char *email,
 	int rc = -1;
 
 	rate_key(ekey, "ng:rl:e:", email);
-	auth_redis_cmd_set(&cmd, "EVAL", script, have_addr ? "2" : "1",
-			   ekey, NULL);
+	auth_redis_cmd_set(&cmd, "EVAL", script, have_addr ? "2" : "1", ekey,
+			   NULL);
 	if (have_addr) {
 		rate_key(akey, "ng:rl:a:", addr);
 		auth_redis_cmd_add(&cmd, akey, strlen(akey));
@@ -80,10 +81,10 @@ rate_eval(struct auth_redis *r, const char *script, const char *email,
 	return rc;
 }
 
-int
-auth_rate_check(struct auth_redis *r, const struct auth_rate *rate,
-		const char *email, const char *addr, uint32_t *retry_after_s,
-		int timeout_ms, char *err, size_t errlen)
+int auth_rate_check(struct auth_redis *r, const struct auth_rate *rate,
+		    const char *email, const char *addr,
+		    uint32_t *retry_after_s, int timeout_ms, char *err,
+		    size_t errlen)
 {
 	char emax[16], amax[16];
 	long long wait = 0;
@@ -99,22 +100,20 @@ auth_rate_check(struct auth_redis *r, const struct auth_rate *rate,
 	return 1;
 }
 
-int
-auth_rate_fail(struct auth_redis *r, const struct auth_rate *rate,
-	       const char *email, const char *addr, int timeout_ms, char *err,
-	       size_t errlen)
+int auth_rate_fail(struct auth_redis *r, const struct auth_rate *rate,
+		   const char *email, const char *addr, int timeout_ms,
+		   char *err, size_t errlen)
 {
 	char window[16];
 	long long ignored;
 
 	snprintf(window, sizeof(window), "%d", rate->window_s);
-	return rate_eval(r, rate_fail_lua, email, addr, window, NULL,
-			 &ignored, timeout_ms, err, errlen);
+	return rate_eval(r, rate_fail_lua, email, addr, window, NULL, &ignored,
+			 timeout_ms, err, errlen);
 }
 
-int
-auth_rate_clear(struct auth_redis *r, const char *email, int timeout_ms,
-		char *err, size_t errlen)
+int auth_rate_clear(struct auth_redis *r, const char *email, int timeout_ms,
+		    char *err, size_t errlen)
 {
 	char ekey[RATE_KEY_MAX];
 	struct auth_redis_cmd cmd;

@@ -18,8 +18,8 @@
 #include "auth-service/redis.h"
 
 struct auth_rate {
-	int email_max;    /* failures per window per email */
-	int addr_max;     /* failures per window per client address */
+	int email_max; /* failures per window per email */
+	int addr_max;  /* failures per window per client address */
 	int window_s;
 };
 

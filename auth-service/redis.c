@@ -22,17 +22,30 @@
 
 #include "common/config.h"
 
-#define REDIS_BACKOFF_MS 250     /* calls fail fast this long after a
-				    connect failed */
+#define REDIS_BACKOFF_MS                                                      \
+	250 /* calls fail fast this long after a                              \
+	       connect failed */
 #define REDIS_READ_CHUNK 16384
-#define REDIS_DESC_MAX 320
+#define REDIS_DESC_MAX	 320
 
 struct redis_conn {
-	int fd;                  /* -1 when closed */
+	int fd; /* -1 when closed */
 	SSL *ssl;
 	redisReader *reader;
 	struct redis_conn *next; /* in the free list */
 };
+
+/* A command waiting for the pipeline thread. */
+struct redis_job {
+	char *cmd; /* formatted, owned */
+	size_t len;
+	int64_t deadline; /* monotonic ms */
+	auth_redis_cb cb;
+	void *arg;
+	struct redis_job *next;
+};
+
+#define REDIS_BATCH_MAX 256 /* commands written in one go */
 
 struct auth_redis {
 	struct config_url url;
@@ -44,14 +57,21 @@ struct auth_redis {
 
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
-	struct redis_conn *conns;   /* pool_size of them */
+	struct redis_conn *conns; /* pool_size of them */
 	int pool_size;
 	struct redis_conn *free_list;
-	int64_t down_until;         /* monotonic ms; fail fast before it */
+	int64_t down_until; /* monotonic ms; fail fast before it */
+
+	/* The pipeline thread and its queue, under lock. */
+	pthread_t pipe_thread;
+	bool pipe_started, pipe_stopping;
+	pthread_cond_t pipe_cv;
+	struct redis_job *qhead, *qtail;
+	int qlen;
+	struct redis_conn pipe_conn;
 };
 
-static int64_t
-redis_mono_ms(void)
+static int64_t redis_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -59,8 +79,7 @@ redis_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int
-redis_left(int64_t deadline)
+static int redis_left(int64_t deadline)
 {
 	int64_t left = deadline - redis_mono_ms();
 
@@ -69,8 +88,7 @@ redis_left(int64_t deadline)
 
 /* ------------------------------------------------------------ socket I/O */
 
-static void
-redis_conn_close(struct redis_conn *c)
+static void redis_conn_close(struct redis_conn *c)
 {
 	if (c->ssl) {
 		SSL_free(c->ssl);
@@ -87,8 +105,7 @@ redis_conn_close(struct redis_conn *c)
 }
 
 /* redis_wait polls fd for events until deadline: 1 ready, 0 timed out. */
-static int
-redis_wait(int fd, short events, int64_t deadline)
+static int redis_wait(int fd, short events, int64_t deadline)
 {
 	struct pollfd p = {.fd = fd, .events = events};
 	int rc;
@@ -109,8 +126,7 @@ redis_wait(int fd, short events, int64_t deadline)
 }
 
 /* redis_ssl_wait waits for what OpenSSL asked for; -1 on a real error. */
-static int
-redis_ssl_wait(struct redis_conn *c, int rc, int64_t deadline)
+static int redis_ssl_wait(struct redis_conn *c, int rc, int64_t deadline)
 {
 	int e = SSL_get_error(c->ssl, rc);
 
@@ -121,9 +137,8 @@ redis_ssl_wait(struct redis_conn *c, int rc, int64_t deadline)
 	return -1;
 }
 
-static int
-redis_write_all(struct redis_conn *c, const char *buf, size_t len,
-		int64_t deadline)
+static int redis_write_all(struct redis_conn *c, const char *buf, size_t len,
+			   int64_t deadline)
 {
 	while (len > 0) {
 		ssize_t n;
@@ -157,9 +172,8 @@ redis_write_all(struct redis_conn *c, const char *buf, size_t len,
 
 /* redis_read_some reads what is there, waiting until deadline: bytes
  * read, or -1 on EOF, error or timeout. */
-static ssize_t
-redis_read_some(struct redis_conn *c, char *buf, size_t cap,
-		int64_t deadline)
+static ssize_t redis_read_some(struct redis_conn *c, char *buf, size_t cap,
+			       int64_t deadline)
 {
 	for (;;) {
 		ssize_t n;
@@ -173,24 +187,23 @@ redis_read_some(struct redis_conn *c, char *buf, size_t cap,
 				return -1;
 			continue;
 		}
+		/* An answer is rarely there the moment we ask: wait first,
+		 * which saves a recv that would say EAGAIN. */
+		if (!redis_wait(c->fd, POLLIN, deadline))
+			return -1;
 		n = recv(c->fd, buf, cap, 0);
 		if (n > 0)
 			return n;
 		if (n == 0)
 			return -1;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -1;
-		if (!redis_wait(c->fd, POLLIN, deadline))
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
 			return -1;
 	}
 }
 
 /* redis_tcp_connect opens a non-blocking TCP connection by deadline. */
-static int
-redis_tcp_connect(const struct auth_redis *r, int64_t deadline, char *err,
-		  size_t errlen)
+static int redis_tcp_connect(const struct auth_redis *r, int64_t deadline,
+			     char *err, size_t errlen)
 {
 	struct addrinfo hints = {0}, *res = NULL, *ai;
 	char port[16];
@@ -236,10 +249,10 @@ redis_tcp_connect(const struct auth_redis *r, int64_t deadline, char *err,
 }
 
 /* redis_roundtrip sends formatted commands and reads n replies. */
-static int
-redis_roundtrip(struct redis_conn *c, const char *out, size_t outlen,
-		int n, redisReply **replies, int64_t deadline,
-		bool *got_bytes, char *err, size_t errlen)
+static int redis_roundtrip(struct redis_conn *c, const char *out,
+			   size_t outlen, int n, redisReply **replies,
+			   int64_t deadline, bool *got_bytes, char *err,
+			   size_t errlen)
 {
 	char buf[REDIS_READ_CHUNK];
 	size_t total = 0;
@@ -272,7 +285,8 @@ redis_roundtrip(struct redis_conn *c, const char *out, size_t outlen,
 		*got_bytes = true;
 		total += (size_t)k;
 		if (total > AUTH_REDIS_REPLY_MAX) {
-			snprintf(err, errlen, "Redis reply larger than %d bytes",
+			snprintf(err, errlen,
+				 "Redis reply larger than %d bytes",
 				 AUTH_REDIS_REPLY_MAX);
 			goto fail;
 		}
@@ -288,9 +302,8 @@ fail:
 	return -1;
 }
 
-static int
-redis_format(const struct auth_redis_cmd *cmds, int ncmd, char **out,
-	     size_t *outlen)
+static int redis_format(const struct auth_redis_cmd *cmds, int ncmd,
+			char **out, size_t *outlen)
 {
 	size_t total = 0;
 	char *buf = NULL;
@@ -326,9 +339,9 @@ fail:
 	return -1;
 }
 
-static int
-redis_simple(struct redis_conn *c, const struct auth_redis_cmd *cmd,
-	     int64_t deadline, redisReply **reply, char *err, size_t errlen)
+static int redis_simple(struct redis_conn *c, const struct auth_redis_cmd *cmd,
+			int64_t deadline, redisReply **reply, char *err,
+			size_t errlen)
 {
 	char *out = NULL;
 	size_t len = 0;
@@ -346,9 +359,8 @@ redis_simple(struct redis_conn *c, const struct auth_redis_cmd *cmd,
 }
 
 /* redis_handshake does TLS, AUTH and SELECT on a fresh connection. */
-static int
-redis_handshake(struct auth_redis *r, struct redis_conn *c, int64_t deadline,
-		char *err, size_t errlen)
+static int redis_handshake(struct auth_redis *r, struct redis_conn *c,
+			   int64_t deadline, char *err, size_t errlen)
 {
 	struct auth_redis_cmd cmd;
 	redisReply *reply = NULL;
@@ -367,7 +379,8 @@ redis_handshake(struct auth_redis *r, struct redis_conn *c, int64_t deadline,
 			if (redis_ssl_wait(c, rc, deadline) < 0) {
 				snprintf(err, errlen,
 					 "TLS handshake with Redis at %s "
-					 "failed", r->desc);
+					 "failed",
+					 r->desc);
 				ERR_clear_error();
 				return -1;
 			}
@@ -416,9 +429,8 @@ redis_handshake(struct auth_redis *r, struct redis_conn *c, int64_t deadline,
 	return 0;
 }
 
-static int
-redis_conn_open(struct auth_redis *r, struct redis_conn *c, int64_t deadline,
-		char *err, size_t errlen)
+static int redis_conn_open(struct auth_redis *r, struct redis_conn *c,
+			   int64_t deadline, char *err, size_t errlen)
 {
 	int64_t connect_deadline = redis_mono_ms() + r->connect_timeout_ms;
 
@@ -442,8 +454,7 @@ fail:
 
 /* redis_conn_stale tells whether an idle connection was closed by the
  * server (a restart): an idle Redis connection has nothing to read. */
-static bool
-redis_conn_stale(const struct redis_conn *c)
+static bool redis_conn_stale(const struct redis_conn *c)
 {
 	struct pollfd p = {.fd = c->fd, .events = POLLIN};
 
@@ -454,8 +465,7 @@ redis_conn_stale(const struct redis_conn *c)
 
 /* ------------------------------------------------------------------ pool */
 
-static struct redis_conn *
-redis_acquire(struct auth_redis *r, int64_t deadline)
+static struct redis_conn *redis_acquire(struct auth_redis *r, int64_t deadline)
 {
 	struct redis_conn *c = NULL;
 
@@ -482,8 +492,7 @@ out:
 	return c;
 }
 
-static void
-redis_release(struct auth_redis *r, struct redis_conn *c)
+static void redis_release(struct auth_redis *r, struct redis_conn *c)
 {
 	pthread_mutex_lock(&r->lock);
 	c->next = r->free_list;
@@ -494,9 +503,8 @@ redis_release(struct auth_redis *r, struct redis_conn *c)
 
 /* redis_ready makes c usable: reopens it when closed or stale, failing at
  * once during the back-off after a failed connect. */
-static int
-redis_ready(struct auth_redis *r, struct redis_conn *c, int64_t deadline,
-	    char *err, size_t errlen)
+static int redis_ready(struct auth_redis *r, struct redis_conn *c,
+		       int64_t deadline, char *err, size_t errlen)
 {
 	int64_t down_until;
 
@@ -518,9 +526,9 @@ redis_ready(struct auth_redis *r, struct redis_conn *c, int64_t deadline,
 	return -1;
 }
 
-int
-auth_redis_open(struct auth_redis **out, const struct auth_redis_opts *opts,
-		char *err, size_t errlen)
+int auth_redis_open(struct auth_redis **out,
+		    const struct auth_redis_opts *opts, char *err,
+		    size_t errlen)
 {
 	struct auth_redis *r;
 	char sub[CONFIG_ERR_MAX];
@@ -536,6 +544,8 @@ auth_redis_open(struct auth_redis **out, const struct auth_redis_opts *opts,
 	}
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->freed, NULL);
+	pthread_cond_init(&r->pipe_cv, NULL);
+	r->pipe_conn.fd = -1;
 	if (config_parse_url(opts->url ? opts->url : "", &r->url, sub,
 			     sizeof(sub)) < 0) {
 		snprintf(err, errlen, "REDIS_URL: %s", sub);
@@ -561,9 +571,9 @@ auth_redis_open(struct auth_redis **out, const struct auth_redis_opts *opts,
 	}
 	r->db = (int)db;
 	r->connect_timeout_ms =
-		opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 2000;
-	r->io_timeout_ms = opts->io_timeout_ms > 0 ? opts->io_timeout_ms
-						   : 3000;
+	    opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 2000;
+	r->io_timeout_ms =
+	    opts->io_timeout_ms > 0 ? opts->io_timeout_ms : 3000;
 	snprintf(r->desc, sizeof(r->desc), "%s:%d/%d%s", r->url.host,
 		 r->url.port, r->db, r->tls ? " (tls)" : "");
 	if (r->tls) {
@@ -594,13 +604,26 @@ fail:
 	return -1;
 }
 
-void
-auth_redis_close(struct auth_redis *r)
+void auth_redis_close(struct auth_redis *r)
 {
+	struct redis_job *j;
 	int i;
 
 	if (!r)
 		return;
+	pthread_mutex_lock(&r->lock);
+	r->pipe_stopping = true;
+	pthread_cond_broadcast(&r->pipe_cv);
+	pthread_mutex_unlock(&r->lock);
+	if (r->pipe_started)
+		pthread_join(r->pipe_thread, NULL);
+	while ((j = r->qhead) != NULL) {
+		r->qhead = j->next;
+		j->cb(j->arg, NULL, "the Redis client is closing");
+		redisFreeCommand(j->cmd);
+		free(j);
+	}
+	redis_conn_close(&r->pipe_conn);
 	for (i = 0; r->conns && i < r->pool_size; i++)
 		redis_conn_close(&r->conns[i]);
 	free(r->conns);
@@ -608,12 +631,12 @@ auth_redis_close(struct auth_redis *r)
 		SSL_CTX_free(r->ssl_ctx);
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->freed);
+	pthread_cond_destroy(&r->pipe_cv);
 	memset(r->url.password, 0, sizeof(r->url.password));
 	free(r);
 }
 
-void
-auth_redis_cmd_set(struct auth_redis_cmd *cmd, ...)
+void auth_redis_cmd_set(struct auth_redis_cmd *cmd, ...)
 {
 	va_list ap;
 	const char *s;
@@ -629,8 +652,7 @@ auth_redis_cmd_set(struct auth_redis_cmd *cmd, ...)
 	va_end(ap);
 }
 
-int
-auth_redis_cmd_add(struct auth_redis_cmd *cmd, const void *arg, size_t len)
+int auth_redis_cmd_add(struct auth_redis_cmd *cmd, const void *arg, size_t len)
 {
 	if (cmd->argc >= AUTH_REDIS_ARGS_MAX)
 		return -1;
@@ -640,10 +662,9 @@ auth_redis_cmd_add(struct auth_redis_cmd *cmd, const void *arg, size_t len)
 	return 0;
 }
 
-int
-auth_redis_exec(struct auth_redis *r, const struct auth_redis_cmd *cmds,
-		int ncmd, redisReply **replies, int timeout_ms, char *err,
-		size_t errlen)
+int auth_redis_exec(struct auth_redis *r, const struct auth_redis_cmd *cmds,
+		    int ncmd, redisReply **replies, int timeout_ms, char *err,
+		    size_t errlen)
 {
 	struct redis_conn *c;
 	int64_t deadline;
@@ -681,9 +702,9 @@ auth_redis_exec(struct auth_redis *r, const struct auth_redis_cmd *cmds,
 		 * fresh connection. */
 		if (rc < 0 && reused && !got_bytes &&
 		    redis_ready(r, c, deadline, err, errlen) == 0) {
-			rc = redis_roundtrip(c, out, outlen, ncmd, replies,
-					     deadline, &got_bytes, err,
-					     errlen);
+			rc =
+			    redis_roundtrip(c, out, outlen, ncmd, replies,
+					    deadline, &got_bytes, err, errlen);
 			if (rc < 0)
 				redis_conn_close(c);
 		}
@@ -694,9 +715,152 @@ out:
 	return rc;
 }
 
-int
-auth_redis_ping(struct auth_redis *r, int timeout_ms, char *err,
-		size_t errlen)
+/* ------------------------------------------------------------- pipeline */
+
+/* pipe_run writes a batch in one go and hands each reply to its job;
+ * on failure every job of the batch gets the error. */
+static void pipe_run(struct auth_redis *r, struct redis_job **batch, int n)
+{
+	struct redis_conn *c = &r->pipe_conn;
+	redisReply *replies[REDIS_BATCH_MAX];
+	char err[256], *out = NULL;
+	size_t outlen = 0, off = 0;
+	int64_t deadline = 0;
+	bool reused, got_bytes = false;
+	int i, rc = -1;
+
+	for (i = 0; i < n; i++) {
+		outlen += batch[i]->len;
+		if (batch[i]->deadline > deadline)
+			deadline = batch[i]->deadline;
+	}
+	out = malloc(outlen);
+	if (!out) {
+		snprintf(err, sizeof(err), "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		memcpy(out + off, batch[i]->cmd, batch[i]->len);
+		off += batch[i]->len;
+	}
+	reused = c->fd >= 0;
+	if (redis_ready(r, c, deadline, err, sizeof(err)) < 0)
+		goto out;
+	rc = redis_roundtrip(c, out, outlen, n, replies, deadline, &got_bytes,
+			     err, sizeof(err));
+	if (rc < 0)
+		redis_conn_close(c);
+	/* A connection Redis closed while idle: nothing was run; once more */
+	if (rc < 0 && reused && !got_bytes &&
+	    redis_ready(r, c, deadline, err, sizeof(err)) == 0) {
+		rc = redis_roundtrip(c, out, outlen, n, replies, deadline,
+				     &got_bytes, err, sizeof(err));
+		if (rc < 0)
+			redis_conn_close(c);
+	}
+out:
+	free(out);
+	for (i = 0; i < n; i++)
+		batch[i]->cb(batch[i]->arg, rc == 0 ? replies[i] : NULL,
+			     rc == 0 ? NULL : err);
+}
+
+static void *pipe_main(void *arg)
+{
+	struct auth_redis *r = arg;
+	struct redis_job *batch[REDIS_BATCH_MAX];
+
+	for (;;) {
+		int n = 0, i;
+
+		pthread_mutex_lock(&r->lock);
+		while (!r->qhead && !r->pipe_stopping)
+			pthread_cond_wait(&r->pipe_cv, &r->lock);
+		if (r->pipe_stopping) {
+			pthread_mutex_unlock(&r->lock);
+			return NULL;
+		}
+		while (r->qhead && n < REDIS_BATCH_MAX) {
+			batch[n++] = r->qhead;
+			r->qhead = r->qhead->next;
+			r->qlen--;
+		}
+		if (!r->qhead)
+			r->qtail = NULL;
+		pthread_mutex_unlock(&r->lock);
+
+		pipe_run(r, batch, n);
+		for (i = 0; i < n; i++) {
+			redisFreeCommand(batch[i]->cmd);
+			free(batch[i]);
+		}
+	}
+}
+
+int auth_redis_submit(struct auth_redis *r, const struct auth_redis_cmd *cmd,
+		      int timeout_ms, auth_redis_cb cb, void *arg, char *err,
+		      size_t errlen)
+{
+	const char *argv[AUTH_REDIS_ARGS_MAX];
+	struct redis_job *j;
+	int n, rc = -1;
+
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(argv, cmd->argv, sizeof(argv));
+	n = redisFormatCommandArgv(&j->cmd, cmd->argc, argv, cmd->len);
+	if (n < 0) {
+		free(j);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	j->len = (size_t)n;
+	if (timeout_ms <= 0 || timeout_ms > r->io_timeout_ms)
+		timeout_ms = r->io_timeout_ms;
+	j->deadline = redis_mono_ms() + timeout_ms;
+	j->cb = cb;
+	j->arg = arg;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->pipe_stopping) {
+		snprintf(err, errlen, "the Redis client is closing");
+		goto out;
+	}
+	if (r->qlen >= AUTH_REDIS_QUEUE_MAX) {
+		snprintf(err, errlen, "Redis queue full (%d commands)",
+			 AUTH_REDIS_QUEUE_MAX);
+		goto out;
+	}
+	if (!r->pipe_started) {
+		if (pthread_create(&r->pipe_thread, NULL, pipe_main, r) != 0) {
+			snprintf(err, errlen, "cannot start a thread");
+			goto out;
+		}
+		r->pipe_started = true;
+	}
+	if (r->qtail)
+		r->qtail->next = j;
+	else
+		r->qhead = j;
+	r->qtail = j;
+	r->qlen++;
+	pthread_cond_signal(&r->pipe_cv);
+	j = NULL;
+	rc = 0;
+out:
+	pthread_mutex_unlock(&r->lock);
+	if (j) {
+		redisFreeCommand(j->cmd);
+		free(j);
+	}
+	return rc;
+}
+
+int auth_redis_ping(struct auth_redis *r, int timeout_ms, char *err,
+		    size_t errlen)
 {
 	struct auth_redis_cmd cmd;
 	redisReply *reply = NULL;
@@ -714,8 +878,7 @@ auth_redis_ping(struct auth_redis *r, int timeout_ms, char *err,
 	return rc;
 }
 
-const char *
-auth_redis_describe(const struct auth_redis *r)
+const char *auth_redis_describe(const struct auth_redis *r)
 {
 	return r->desc;
 }

@@ -20,17 +20,17 @@
 
 #include <hiredis/hiredis.h>
 
-#define AUTH_REDIS_ARGS_MAX 16            /* arguments of one command */
-#define AUTH_REDIS_CMDS_MAX 16            /* commands of one pipeline */
-#define AUTH_REDIS_REPLY_MAX (1 << 20)    /* bytes read for one pipeline */
+#define AUTH_REDIS_ARGS_MAX  16	       /* arguments of one command */
+#define AUTH_REDIS_CMDS_MAX  16	       /* commands of one pipeline */
+#define AUTH_REDIS_REPLY_MAX (1 << 20) /* bytes read for one pipeline */
 
 struct auth_redis;
 
 struct auth_redis_opts {
-	const char *url;          /* redis://[user:pass@]host[:port][/db] */
-	int pool_size;            /* connections; 0 = 8 */
-	int connect_timeout_ms;   /* 0 = 2000 */
-	int io_timeout_ms;        /* cap on one pipeline; 0 = 3000 */
+	const char *url;	/* redis://[user:pass@]host[:port][/db] */
+	int pool_size;		/* connections; 0 = 8 */
+	int connect_timeout_ms; /* 0 = 2000 */
+	int io_timeout_ms;	/* cap on one pipeline; 0 = 3000 */
 };
 
 /* One command: argv[i] is len[i] bytes (binary-safe). */
@@ -47,8 +47,9 @@ int auth_redis_open(struct auth_redis **out,
 		    const struct auth_redis_opts *opts, char *err,
 		    size_t errlen);
 
-/* auth_redis_close closes every connection and frees. Accepts NULL. No
- * call may be running. */
+/* auth_redis_close stops the pipeline thread (commands still queued get
+ * their callback with an error), closes every connection and frees.
+ * Accepts NULL. No synchronous call may be running. */
 void auth_redis_close(struct auth_redis *r);
 
 /* auth_redis_cmd_set fills cmd with NUL-terminated strings; a NULL ends
@@ -69,6 +70,23 @@ int auth_redis_cmd_add(struct auth_redis_cmd *cmd, const void *arg,
 int auth_redis_exec(struct auth_redis *r, const struct auth_redis_cmd *cmds,
 		    int ncmd, redisReply **replies, int timeout_ms, char *err,
 		    size_t errlen);
+
+/* What auth_redis_submit calls once per command, on the pipeline thread:
+ * reply (the callee frees it with freeReplyObject) or NULL with err when
+ * Redis could not be reached in time. It must not block. */
+typedef void (*auth_redis_cb)(void *arg, redisReply *reply, const char *err);
+
+/* auth_redis_submit queues one command for the pipeline thread, which
+ * writes everything queued in one go on its own connection and reads the
+ * replies in order: many callers share one round trip. For commands that
+ * are safe to send twice (a connection found closed at the first write is
+ * retried once). Returns 0 (cb will run exactly once), or -1 with a
+ * sentence in err when the queue (AUTH_REDIS_QUEUE_MAX) is full or the
+ * pool is closing (cb is not called). */
+#define AUTH_REDIS_QUEUE_MAX 4096
+int auth_redis_submit(struct auth_redis *r, const struct auth_redis_cmd *cmd,
+		      int timeout_ms, auth_redis_cb cb, void *arg, char *err,
+		      size_t errlen);
 
 /* auth_redis_ping checks that Redis answers PING. Returns 0 or -1 with a
  * sentence in err. */

@@ -6,17 +6,15 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool
-rules_is_space(unsigned char c)
+static bool rules_is_space(unsigned char c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-	       c == '\v' || c == '\f';
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+	       c == '\f';
 }
 
 /* rules_trim finds the part of s without leading and trailing ASCII white
  * space: sets *start and returns its length. */
-static size_t
-rules_trim(const char *s, const char **start)
+static size_t rules_trim(const char *s, const char **start)
 {
 	size_t n;
 
@@ -32,8 +30,7 @@ rules_trim(const char *s, const char **start)
 /* rules_utf8_count counts the code points of s[0..n), or returns -1 when
  * s is not valid UTF-8 (overlong forms, surrogates and values past
  * U+10FFFF are invalid) or holds a control character. */
-static long
-rules_utf8_count(const char *s, size_t n)
+static long rules_utf8_count(const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
@@ -80,8 +77,7 @@ rules_utf8_count(const char *s, size_t n)
 	return count;
 }
 
-static bool
-rules_domain_ok(const char *d, size_t n)
+static bool rules_domain_ok(const char *d, size_t n)
 {
 	size_t i, label = 0;
 	int dots = 0;
@@ -109,8 +105,7 @@ rules_domain_ok(const char *d, size_t n)
 	return dots > 0;
 }
 
-int
-auth_rules_email(const char *in, char *out, char *err, size_t errlen)
+int auth_rules_email(const char *in, char *out, char *err, size_t errlen)
 {
 	const char *s, *at;
 	size_t n, i, local;
@@ -161,9 +156,8 @@ auth_rules_email(const char *in, char *out, char *err, size_t errlen)
 }
 
 /* rules_text checks a trimmed UTF-8 field of 1 to max characters. */
-static int
-rules_text(const char *in, const char *field, long max, char *out,
-	   char *err, size_t errlen)
+static int rules_text(const char *in, const char *field, long max, char *out,
+		      char *err, size_t errlen)
 {
 	const char *s;
 	size_t n;
@@ -196,22 +190,18 @@ rules_text(const char *in, const char *field, long max, char *out,
 	return 0;
 }
 
-int
-auth_rules_username(const char *in, char *out, char *err, size_t errlen)
+int auth_rules_username(const char *in, char *out, char *err, size_t errlen)
 {
-	return rules_text(in, "username", AUTH_USERNAME_MAX, out, err,
-			  errlen);
+	return rules_text(in, "username", AUTH_USERNAME_MAX, out, err, errlen);
 }
 
-int
-auth_rules_name(const char *in, char *out, char *err, size_t errlen)
+int auth_rules_name(const char *in, char *out, char *err, size_t errlen)
 {
 	return rules_text(in, "name", AUTH_NAME_MAX, out, err, errlen);
 }
 
-int
-auth_rules_password(const char *in, const char *field, char *err,
-		    size_t errlen)
+int auth_rules_password(const char *in, const char *field, char *err,
+			size_t errlen)
 {
 	size_t n = in ? strlen(in) : 0;
 
@@ -228,8 +218,7 @@ auth_rules_password(const char *in, const char *field, char *err,
 	return 0;
 }
 
-int
-auth_rules_country(const char *in, char out[3], char *err, size_t errlen)
+int auth_rules_country(const char *in, char out[3], char *err, size_t errlen)
 {
 	const char *s;
 	size_t n, i;
@@ -258,8 +247,7 @@ bad:
 	return -1;
 }
 
-int
-auth_rules_gender(int gender, char *err, size_t errlen)
+int auth_rules_gender(int gender, char *err, size_t errlen)
 {
 	if (gender < 0 || gender > 2) {
 		snprintf(err, errlen,

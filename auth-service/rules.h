@@ -10,17 +10,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AUTH_EMAIL_MAX 254        /* bytes, after trimming */
-#define AUTH_USERNAME_MAX 64      /* characters (code points) */
-#define AUTH_PASSWORD_MIN 8       /* bytes */
-#define AUTH_PASSWORD_MAX 1024    /* bytes */
-#define AUTH_NAME_MAX 64          /* characters of a favorite name */
-#define AUTH_ERR_MAX 128
+#define AUTH_EMAIL_MAX	  254  /* bytes, after trimming */
+#define AUTH_USERNAME_MAX 64   /* characters (code points) */
+#define AUTH_PASSWORD_MIN 8    /* bytes */
+#define AUTH_PASSWORD_MAX 1024 /* bytes */
+#define AUTH_NAME_MAX	  64   /* characters of a favorite name */
+#define AUTH_ERR_MAX	  128
 
 /* Buffers large enough for any accepted value plus its NUL. */
-#define AUTH_EMAIL_BUF (AUTH_EMAIL_MAX + 1)
+#define AUTH_EMAIL_BUF	  (AUTH_EMAIL_MAX + 1)
 #define AUTH_USERNAME_BUF (AUTH_USERNAME_MAX * 4 + 1)
-#define AUTH_NAME_BUF (AUTH_NAME_MAX * 4 + 1)
+#define AUTH_NAME_BUF	  (AUTH_NAME_MAX * 4 + 1)
 
 /* A user as the service hands it out (never with the password hash). */
 struct auth_user {

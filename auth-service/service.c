@@ -15,13 +15,12 @@
 #define SVC_ERR_MAX 256
 
 /* One message for every failed login, whether the email exists or not. */
-#define SVC_BAD_LOGIN "wrong email or password"
+#define SVC_BAD_LOGIN  "wrong email or password"
 #define SVC_NO_SESSION "not logged in, or the session has expired"
-#define SVC_DB_DOWN "the database is unavailable; try again shortly"
+#define SVC_DB_DOWN    "the database is unavailable; try again shortly"
 #define SVC_REDIS_DOWN "the session store is unavailable; try again shortly"
 
-static struct auth_svc *
-svc_of(Namegen__V1__AuthService_Service *base)
+static struct auth_svc *svc_of(Namegen__V1__AuthService_Service *base)
 {
 	/* base is the first member of struct auth_svc */
 	return (struct auth_svc *)(void *)base;
@@ -29,8 +28,7 @@ svc_of(Namegen__V1__AuthService_Service *base)
 
 /* svc_left returns the milliseconds left before the call's deadline, or
  * completes the call with DEADLINE_EXCEEDED and returns 0. */
-static int
-svc_left(struct rpc_call *call)
+static int svc_left(struct rpc_call *call)
 {
 	int64_t left = rpc_call_deadline_ms(call) - rpc_now_ms();
 
@@ -43,13 +41,14 @@ svc_left(struct rpc_call *call)
 }
 
 /* svc_db_fail completes a call after a failed SQL statement. */
-static void
-svc_db_fail(struct rpc_call *call, int rc, const char *err)
+static void svc_db_fail(struct rpc_call *call, int rc, const char *err)
 {
 	if (rc == AUTH_DB_DOWN) {
-		log_warn("database unavailable", "method=%s request_id=%s "
-			 "reason=\"%s\"", rpc_call_method(call),
-			 rpc_call_request_id(call), err);
+		log_warn("database unavailable",
+			 "method=%s request_id=%s "
+			 "reason=\"%s\"",
+			 rpc_call_method(call), rpc_call_request_id(call),
+			 err);
 		rpc_call_fail(call, RPC_UNAVAILABLE, SVC_DB_DOWN);
 		return;
 	}
@@ -58,8 +57,7 @@ svc_db_fail(struct rpc_call *call, int rc, const char *err)
 	rpc_call_fail(call, RPC_INTERNAL, "internal error");
 }
 
-static void
-svc_redis_fail(struct rpc_call *call, const char *err)
+static void svc_redis_fail(struct rpc_call *call, const char *err)
 {
 	log_warn("redis unavailable", "method=%s request_id=%s reason=\"%s\"",
 		 rpc_call_method(call), rpc_call_request_id(call), err);
@@ -67,8 +65,7 @@ svc_redis_fail(struct rpc_call *call, const char *err)
 }
 
 /* svc_db_get checks out a connection or completes the call. */
-static PGconn *
-svc_db_get(struct auth_svc *svc, struct rpc_call *call)
+static PGconn *svc_db_get(struct auth_svc *svc, struct rpc_call *call)
 {
 	char err[SVC_ERR_MAX];
 	int left = svc_left(call);
@@ -84,12 +81,12 @@ svc_db_get(struct auth_svc *svc, struct rpc_call *call)
 
 /* svc_session finds the caller's user from the "session" metadata, or
  * completes the call (UNAUTHENTICATED, UNAVAILABLE) and returns -1. */
-static int
-svc_session(struct auth_svc *svc, struct rpc_call *call, struct auth_user *u)
+static int svc_session(struct auth_svc *svc, struct rpc_call *call,
+		       struct auth_user *u, int *expires_in_s)
 {
 	const char *token = rpc_call_metadata(call, RPC_META_SESSION);
 	char err[SVC_ERR_MAX];
-	int left, rc;
+	int left, rc, ignored;
 
 	if (!token || !*token) {
 		rpc_call_fail(call, RPC_UNAUTHENTICATED, SVC_NO_SESSION);
@@ -98,8 +95,9 @@ svc_session(struct auth_svc *svc, struct rpc_call *call, struct auth_user *u)
 	left = svc_left(call);
 	if (!left)
 		return -1;
-	rc = auth_session_lookup(svc->redis, token, svc->session_ttl_s, u,
-				 left, err, sizeof(err));
+	rc = auth_session_lookup(svc->redis, &svc->session, token, u,
+				 expires_in_s ? expires_in_s : &ignored, left,
+				 err, sizeof(err));
 	if (rc < 0) {
 		svc_redis_fail(call, err);
 		return -1;
@@ -113,9 +111,8 @@ svc_session(struct auth_svc *svc, struct rpc_call *call, struct auth_user *u)
 
 /* svc_rate_check refuses a call for an email or address past its limit
  * of failed password checks. Returns 0 to go on, -1 when completed. */
-static int
-svc_rate_check(struct auth_svc *svc, struct rpc_call *call,
-	       const char *email)
+static int svc_rate_check(struct auth_svc *svc, struct rpc_call *call,
+			  const char *email)
 {
 	const char *addr = rpc_call_metadata(call, RPC_META_CLIENT_ADDR);
 	char err[SVC_ERR_MAX];
@@ -124,8 +121,8 @@ svc_rate_check(struct auth_svc *svc, struct rpc_call *call,
 
 	if (!left)
 		return -1;
-	rc = auth_rate_check(svc->redis, &svc->rate, email, addr, &wait,
-			     left, err, sizeof(err));
+	rc = auth_rate_check(svc->redis, &svc->rate, email, addr, &wait, left,
+			     err, sizeof(err));
 	if (rc < 0) {
 		svc_redis_fail(call, err);
 		return -1;
@@ -142,8 +139,8 @@ svc_rate_check(struct auth_svc *svc, struct rpc_call *call,
 
 /* svc_rate_fail counts a failed password check (best effort: a Redis
  * failure here is logged, the caller's answer stays the same). */
-static void
-svc_rate_fail(struct auth_svc *svc, struct rpc_call *call, const char *email)
+static void svc_rate_fail(struct auth_svc *svc, struct rpc_call *call,
+			  const char *email)
 {
 	const char *addr = rpc_call_metadata(call, RPC_META_CLIENT_ADDR);
 	char err[SVC_ERR_MAX];
@@ -155,8 +152,7 @@ svc_rate_fail(struct auth_svc *svc, struct rpc_call *call, const char *email)
 			 err);
 }
 
-static void
-svc_user_msg(Namegen__V1__User *m, struct auth_user *u)
+static void svc_user_msg(Namegen__V1__User *m, struct auth_user *u)
 {
 	namegen__v1__user__init(m);
 	m->id = u->id;
@@ -181,9 +177,9 @@ struct svc_job {
 		Namegen__V1__ChangePasswordReply_Closure change;
 		Namegen__V1__DeleteAccountReply_Closure del;
 	} closure;
-	const char *password;      /* to check (or to hash, Register) */
-	const char *new_password;  /* ChangePassword */
-	bool found;                /* a user row was read */
+	const char *password;	  /* to check (or to hash, Register) */
+	const char *new_password; /* ChangePassword */
+	bool found;		  /* a user row was read */
 	struct auth_user user;
 	char hash[AUTH_PW_HASH_BUF];
 };
@@ -192,8 +188,7 @@ static void svc_job_run(void *arg);
 
 /* svc_job_submit queues a job, or completes its call when the pool is
  * full. Takes ownership of job. */
-static void
-svc_job_submit(struct svc_job *job)
+static void svc_job_submit(struct svc_job *job)
 {
 	if (auth_pool_submit(job->svc->hash_pool, svc_job_run, job) == 0)
 		return;
@@ -203,9 +198,8 @@ svc_job_submit(struct svc_job *job)
 	free(job);
 }
 
-static struct svc_job *
-svc_job_new(enum svc_job_kind kind, struct auth_svc *svc,
-	    struct rpc_call *call)
+static struct svc_job *svc_job_new(enum svc_job_kind kind,
+				   struct auth_svc *svc, struct rpc_call *call)
 {
 	struct svc_job *job = calloc(1, sizeof(*job));
 
@@ -219,8 +213,7 @@ svc_job_new(enum svc_job_kind kind, struct auth_svc *svc,
 	return job;
 }
 
-static void
-svc_register_job(struct svc_job *job)
+static void svc_register_job(struct svc_job *job)
 {
 	struct auth_svc *svc = job->svc;
 	Namegen__V1__RegisterReply reply;
@@ -257,8 +250,7 @@ svc_register_job(struct svc_job *job)
 
 /* svc_upgrade_hash rehashes a password made under older limits; a
  * failure only delays the upgrade to the next login. */
-static void
-svc_upgrade_hash(struct svc_job *job)
+static void svc_upgrade_hash(struct svc_job *job)
 {
 	struct auth_svc *svc = job->svc;
 	char fresh[AUTH_PW_HASH_BUF], err[SVC_ERR_MAX];
@@ -270,18 +262,16 @@ svc_upgrade_hash(struct svc_job *job)
 		return;
 	conn = auth_db_acquire(svc->db, left, err, sizeof(err));
 	if (!conn ||
-	    auth_users_set_hash(conn, job->user.id, job->hash, fresh,
-				&changed, err, sizeof(err)) != AUTH_DB_OK)
-		log_warn("password hash upgrade failed", "reason=\"%s\"",
-			 err);
+	    auth_users_set_hash(conn, job->user.id, job->hash, fresh, &changed,
+				err, sizeof(err)) != AUTH_DB_OK)
+		log_warn("password hash upgrade failed", "reason=\"%s\"", err);
 	else if (changed)
 		log_info("password hash upgraded", "user_id=%lld",
 			 (long long)job->user.id);
 	auth_db_release(svc->db, conn);
 }
 
-static void
-svc_login_job(struct svc_job *job)
+static void svc_login_job(struct svc_job *job)
 {
 	struct auth_svc *svc = job->svc;
 	Namegen__V1__LoginReply reply;
@@ -304,16 +294,15 @@ svc_login_job(struct svc_job *job)
 		return;
 	if (auth_rate_clear(svc->redis, job->user.email, left, err,
 			    sizeof(err)) < 0 ||
-	    auth_session_create(svc->redis, &job->user, svc->session_ttl_s,
-				svc->sessions_max, token, left, err,
-				sizeof(err)) < 0) {
+	    auth_session_create(svc->redis, &svc->session, &job->user, token,
+				left, err, sizeof(err)) < 0) {
 		svc_redis_fail(job->call, err);
 		return;
 	}
 	svc_user_msg(&um, &job->user);
 	reply.user = &um;
 	reply.token = token;
-	reply.expires_in_s = (uint32_t)svc->session_ttl_s;
+	reply.expires_in_s = (uint32_t)svc->session.ttl_s;
 	job->closure.login(&reply, job->call);
 	sodium_memzero(token, sizeof(token));
 }
@@ -321,8 +310,7 @@ svc_login_job(struct svc_job *job)
 /* svc_check_password verifies job->password against the user's stored
  * hash (read again: it may have changed since the session began).
  * Returns 0 when it matches, else completes the call and returns -1. */
-static int
-svc_check_password(struct svc_job *job)
+static int svc_check_password(struct svc_job *job)
 {
 	struct auth_svc *svc = job->svc;
 	char err[SVC_ERR_MAX];
@@ -349,8 +337,7 @@ svc_check_password(struct svc_job *job)
 	return 0;
 }
 
-static void
-svc_change_job(struct svc_job *job)
+static void svc_change_job(struct svc_job *job)
 {
 	struct auth_svc *svc = job->svc;
 	Namegen__V1__ChangePasswordReply reply;
@@ -400,8 +387,7 @@ svc_change_job(struct svc_job *job)
 	job->closure.change(&reply, job->call);
 }
 
-static void
-svc_delete_job(struct svc_job *job)
+static void svc_delete_job(struct svc_job *job)
 {
 	struct auth_svc *svc = job->svc;
 	Namegen__V1__DeleteAccountReply reply;
@@ -416,8 +402,7 @@ svc_delete_job(struct svc_job *job)
 	conn = svc_db_get(svc, job->call);
 	if (!conn)
 		return;
-	rc = auth_users_delete(conn, job->user.id, &deleted, err,
-			       sizeof(err));
+	rc = auth_users_delete(conn, job->user.id, &deleted, err, sizeof(err));
 	auth_db_release(svc->db, conn);
 	if (rc != AUTH_DB_OK) {
 		svc_db_fail(job->call, rc, err);
@@ -431,13 +416,11 @@ svc_delete_job(struct svc_job *job)
 		svc_redis_fail(job->call, err);
 		return;
 	}
-	log_info("account deleted", "user_id=%lld",
-		 (long long)job->user.id);
+	log_info("account deleted", "user_id=%lld", (long long)job->user.id);
 	job->closure.del(&reply, job->call);
 }
 
-static void
-svc_job_run(void *arg)
+static void svc_job_run(void *arg)
 {
 	struct svc_job *job = arg;
 
@@ -468,10 +451,9 @@ out:
 
 /* -------------------------------------------------------------- handlers */
 
-static void
-svc_register(Namegen__V1__AuthService_Service *base,
-	     const Namegen__V1__RegisterRequest *req,
-	     Namegen__V1__RegisterReply_Closure closure, void *cd)
+static void svc_register(Namegen__V1__AuthService_Service *base,
+			 const Namegen__V1__RegisterRequest *req,
+			 Namegen__V1__RegisterReply_Closure closure, void *cd)
 {
 	struct auth_svc *svc = svc_of(base);
 	struct rpc_call *call = cd;
@@ -483,9 +465,9 @@ svc_register(Namegen__V1__AuthService_Service *base,
 	if (auth_rules_username(req->username, job->user.username, err,
 				sizeof(err)) < 0 ||
 	    auth_rules_email(req->email, job->user.email, err, sizeof(err)) <
-		    0 ||
-	    auth_rules_password(req->password, "password", err,
-				sizeof(err)) < 0) {
+		0 ||
+	    auth_rules_password(req->password, "password", err, sizeof(err)) <
+		0) {
 		rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s", err);
 		free(job);
 		return;
@@ -495,10 +477,9 @@ svc_register(Namegen__V1__AuthService_Service *base,
 	svc_job_submit(job);
 }
 
-static void
-svc_login(Namegen__V1__AuthService_Service *base,
-	  const Namegen__V1__LoginRequest *req,
-	  Namegen__V1__LoginReply_Closure closure, void *cd)
+static void svc_login(Namegen__V1__AuthService_Service *base,
+		      const Namegen__V1__LoginRequest *req,
+		      Namegen__V1__LoginReply_Closure closure, void *cd)
 {
 	struct auth_svc *svc = svc_of(base);
 	struct rpc_call *call = cd;
@@ -510,9 +491,9 @@ svc_login(Namegen__V1__AuthService_Service *base,
 	if (!job)
 		return;
 	if (auth_rules_email(req->email, job->user.email, err, sizeof(err)) <
-		    0 ||
-	    auth_rules_password(req->password, "password", err,
-				sizeof(err)) < 0) {
+		0 ||
+	    auth_rules_password(req->password, "password", err, sizeof(err)) <
+		0) {
 		rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s", err);
 		goto fail;
 	}
@@ -536,10 +517,9 @@ fail:
 	free(job);
 }
 
-static void
-svc_logout(Namegen__V1__AuthService_Service *base,
-	   const Namegen__V1__LogoutRequest *req,
-	   Namegen__V1__LogoutReply_Closure closure, void *cd)
+static void svc_logout(Namegen__V1__AuthService_Service *base,
+		       const Namegen__V1__LogoutRequest *req,
+		       Namegen__V1__LogoutReply_Closure closure, void *cd)
 {
 	struct auth_svc *svc = svc_of(base);
 	struct rpc_call *call = cd;
@@ -565,31 +545,70 @@ svc_logout(Namegen__V1__AuthService_Service *base,
 	closure(&reply, cd);
 }
 
-static void
-svc_who_am_i(Namegen__V1__AuthService_Service *base,
-	     const Namegen__V1__WhoAmIRequest *req,
-	     Namegen__V1__WhoAmIReply_Closure closure, void *cd)
+/* A WhoAmI waiting for its session lookup on the Redis pipeline. */
+struct svc_whoami {
+	struct rpc_call *call;
+	Namegen__V1__WhoAmIReply_Closure closure;
+};
+
+static void svc_who_am_i_done(void *arg, int rc, const struct auth_user *u,
+			      int expires_in_s, const char *err)
 {
-	struct auth_svc *svc = svc_of(base);
+	struct svc_whoami *w = arg;
 	Namegen__V1__WhoAmIReply reply;
 	Namegen__V1__User um;
-	struct auth_user u;
+	struct auth_user copy;
 
-	namegen__v1__who_am_ireply__init(&reply);
+	if (rc < 0) {
+		svc_redis_fail(w->call, err);
+	} else if (rc == 0) {
+		rpc_call_fail(w->call, RPC_UNAUTHENTICATED, SVC_NO_SESSION);
+	} else {
+		namegen__v1__who_am_ireply__init(&reply);
+		copy = *u;
+		svc_user_msg(&um, &copy);
+		reply.user = &um;
+		reply.expires_in_s = (uint32_t)expires_in_s;
+		w->closure(&reply, w->call);
+	}
+	free(w);
+}
+
+/* WhoAmI never waits for Redis on an RPC thread: the lookup joins the
+ * pipeline and the call is completed from its thread. */
+static void svc_who_am_i(Namegen__V1__AuthService_Service *base,
+			 const Namegen__V1__WhoAmIRequest *req,
+			 Namegen__V1__WhoAmIReply_Closure closure, void *cd)
+{
+	struct auth_svc *svc = svc_of(base);
+	struct rpc_call *call = cd;
+	const char *token = rpc_call_metadata(call, RPC_META_SESSION);
+	struct svc_whoami *w;
+	int left;
+
 	(void)req;
-	if (svc_session(svc, cd, &u) < 0)
+	if (!token || !*token) {
+		rpc_call_fail(call, RPC_UNAUTHENTICATED, SVC_NO_SESSION);
 		return;
-	svc_user_msg(&um, &u);
-	reply.user = &um;
-	reply.expires_in_s = (uint32_t)svc->session_ttl_s;
-	closure(&reply, cd);
+	}
+	left = svc_left(call);
+	if (!left)
+		return;
+	w = malloc(sizeof(*w));
+	if (!w) {
+		rpc_call_fail(call, RPC_INTERNAL, "out of memory");
+		return;
+	}
+	w->call = call;
+	w->closure = closure;
+	auth_session_lookup_async(svc->redis, &svc->session, token, left,
+				  svc_who_am_i_done, w);
 }
 
 static void
 svc_change_password(Namegen__V1__AuthService_Service *base,
 		    const Namegen__V1__ChangePasswordRequest *req,
-		    Namegen__V1__ChangePasswordReply_Closure closure,
-		    void *cd)
+		    Namegen__V1__ChangePasswordReply_Closure closure, void *cd)
 {
 	struct auth_svc *svc = svc_of(base);
 	struct rpc_call *call = cd;
@@ -597,7 +616,7 @@ svc_change_password(Namegen__V1__AuthService_Service *base,
 	struct auth_user u;
 	struct svc_job *job;
 
-	if (svc_session(svc, call, &u) < 0)
+	if (svc_session(svc, call, &u, NULL) < 0)
 		return;
 	if (auth_rules_password(req->old_password, "old_password", err,
 				sizeof(err)) < 0 ||
@@ -618,10 +637,10 @@ svc_change_password(Namegen__V1__AuthService_Service *base,
 	svc_job_submit(job);
 }
 
-static void
-svc_delete_account(Namegen__V1__AuthService_Service *base,
-		   const Namegen__V1__DeleteAccountRequest *req,
-		   Namegen__V1__DeleteAccountReply_Closure closure, void *cd)
+static void svc_delete_account(Namegen__V1__AuthService_Service *base,
+			       const Namegen__V1__DeleteAccountRequest *req,
+			       Namegen__V1__DeleteAccountReply_Closure closure,
+			       void *cd)
 {
 	struct auth_svc *svc = svc_of(base);
 	struct rpc_call *call = cd;
@@ -629,10 +648,10 @@ svc_delete_account(Namegen__V1__AuthService_Service *base,
 	struct auth_user u;
 	struct svc_job *job;
 
-	if (svc_session(svc, call, &u) < 0)
+	if (svc_session(svc, call, &u, NULL) < 0)
 		return;
-	if (auth_rules_password(req->password, "password", err,
-				sizeof(err)) < 0) {
+	if (auth_rules_password(req->password, "password", err, sizeof(err)) <
+	    0) {
 		rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s", err);
 		return;
 	}
@@ -648,9 +667,9 @@ svc_delete_account(Namegen__V1__AuthService_Service *base,
 }
 
 /* svc_fav_args validates a favorite's name, country and gender. */
-static int
-svc_fav_args(struct rpc_call *call, const char *name_in,
-	     const char *country_in, int gender, char *name, char *country)
+static int svc_fav_args(struct rpc_call *call, const char *name_in,
+			const char *country_in, int gender, char *name,
+			char *country)
 {
 	char err[AUTH_ERR_MAX];
 
@@ -663,8 +682,7 @@ svc_fav_args(struct rpc_call *call, const char *name_in,
 	return 0;
 }
 
-static void
-svc_fav_msg(Namegen__V1__Favorite *m, struct auth_fav *f)
+static void svc_fav_msg(Namegen__V1__Favorite *m, struct auth_fav *f)
 {
 	namegen__v1__favorite__init(m);
 	m->name_id = f->name_id;
@@ -675,8 +693,7 @@ svc_fav_msg(Namegen__V1__Favorite *m, struct auth_fav *f)
 }
 
 /* svc_fav_db_fail: a favorite of a user deleted meanwhile is refused. */
-static void
-svc_fav_db_fail(struct rpc_call *call, int rc, const char *err)
+static void svc_fav_db_fail(struct rpc_call *call, int rc, const char *err)
 {
 	if (rc == AUTH_DB_FOREIGN)
 		rpc_call_fail(call, RPC_UNAUTHENTICATED,
@@ -685,10 +702,10 @@ svc_fav_db_fail(struct rpc_call *call, int rc, const char *err)
 		svc_db_fail(call, rc, err);
 }
 
-static void
-svc_add_favorite(Namegen__V1__AuthService_Service *base,
-		 const Namegen__V1__AddFavoriteRequest *req,
-		 Namegen__V1__AddFavoriteReply_Closure closure, void *cd)
+static void svc_add_favorite(Namegen__V1__AuthService_Service *base,
+			     const Namegen__V1__AddFavoriteRequest *req,
+			     Namegen__V1__AddFavoriteReply_Closure closure,
+			     void *cd)
 {
 	struct auth_svc *svc = svc_of(base);
 	struct rpc_call *call = cd;
@@ -702,9 +719,9 @@ svc_add_favorite(Namegen__V1__AuthService_Service *base,
 	int rc;
 
 	namegen__v1__add_favorite_reply__init(&reply);
-	if (svc_session(svc, call, &u) < 0 ||
-	    svc_fav_args(call, req->name, req->country, (int)req->gender,
-			 name, country) < 0)
+	if (svc_session(svc, call, &u, NULL) < 0 ||
+	    svc_fav_args(call, req->name, req->country, (int)req->gender, name,
+			 country) < 0)
 		return;
 	conn = svc_db_get(svc, call);
 	if (!conn)
@@ -725,8 +742,7 @@ svc_add_favorite(Namegen__V1__AuthService_Service *base,
 static void
 svc_remove_favorite(Namegen__V1__AuthService_Service *base,
 		    const Namegen__V1__RemoveFavoriteRequest *req,
-		    Namegen__V1__RemoveFavoriteReply_Closure closure,
-		    void *cd)
+		    Namegen__V1__RemoveFavoriteReply_Closure closure, void *cd)
 {
 	struct auth_svc *svc = svc_of(base);
 	struct rpc_call *call = cd;
@@ -738,9 +754,9 @@ svc_remove_favorite(Namegen__V1__AuthService_Service *base,
 	int rc;
 
 	namegen__v1__remove_favorite_reply__init(&reply);
-	if (svc_session(svc, call, &u) < 0 ||
-	    svc_fav_args(call, req->name, req->country, (int)req->gender,
-			 name, country) < 0)
+	if (svc_session(svc, call, &u, NULL) < 0 ||
+	    svc_fav_args(call, req->name, req->country, (int)req->gender, name,
+			 country) < 0)
 		return;
 	conn = svc_db_get(svc, call);
 	if (!conn)
@@ -756,10 +772,10 @@ svc_remove_favorite(Namegen__V1__AuthService_Service *base,
 	closure(&reply, cd);
 }
 
-static void
-svc_list_favorites(Namegen__V1__AuthService_Service *base,
-		   const Namegen__V1__ListFavoritesRequest *req,
-		   Namegen__V1__ListFavoritesReply_Closure closure, void *cd)
+static void svc_list_favorites(Namegen__V1__AuthService_Service *base,
+			       const Namegen__V1__ListFavoritesRequest *req,
+			       Namegen__V1__ListFavoritesReply_Closure closure,
+			       void *cd)
 {
 	struct auth_svc *svc = svc_of(base);
 	struct rpc_call *call = cd;
@@ -773,7 +789,7 @@ svc_list_favorites(Namegen__V1__AuthService_Service *base,
 	int limit, n = 0, rc, i;
 
 	namegen__v1__list_favorites_reply__init(&reply);
-	if (svc_session(svc, call, &u) < 0)
+	if (svc_session(svc, call, &u, NULL) < 0)
 		return;
 	limit = req->limit ? (int)req->limit : AUTH_FAV_LIMIT_DEFAULT;
 	if (req->limit > AUTH_FAV_LIMIT_MAX) {
@@ -794,8 +810,8 @@ svc_list_favorites(Namegen__V1__AuthService_Service *base,
 	conn = svc_db_get(svc, call);
 	if (!conn)
 		goto out;
-	rc = auth_fav_list(conn, u.id, limit, req->cursor, favs, &n, next,
-			   err, sizeof(err));
+	rc = auth_fav_list(conn, u.id, limit, req->cursor, favs, &n, next, err,
+			   sizeof(err));
 	auth_db_release(svc->db, conn);
 	if (rc != AUTH_DB_OK) {
 		svc_db_fail(call, rc, err);
@@ -813,8 +829,7 @@ out:
 	free(favs);
 }
 
-void
-auth_svc_init(struct auth_svc *svc)
+void auth_svc_init(struct auth_svc *svc)
 {
 	namegen__v1__auth_service__init(&svc->base, NULL);
 	svc->base.register_user = svc_register;
@@ -828,8 +843,7 @@ auth_svc_init(struct auth_svc *svc)
 	svc->base.list_favorites = svc_list_favorites;
 }
 
-ProtobufCService *
-auth_svc_service(struct auth_svc *svc)
+ProtobufCService *auth_svc_service(struct auth_svc *svc)
 {
 	return &svc->base.base;
 }

@@ -16,18 +16,18 @@
 #include "auth-service/password.h"
 #include "auth-service/ratelimit.h"
 #include "auth-service/redis.h"
+#include "auth-service/session.h"
 #include "auth-service/workpool.h"
 
 struct auth_svc {
-	Namegen__V1__AuthService_Service base;   /* first: what rpc_server
-						    calls through */
+	Namegen__V1__AuthService_Service base; /* first: what rpc_server
+						  calls through */
 	struct auth_db *db;
 	struct auth_redis *redis;
 	const struct auth_pw *pw;
 	struct auth_pool *hash_pool;
 	struct auth_rate rate;
-	int session_ttl_s;
-	int sessions_max;                        /* per user */
+	struct auth_session_policy session;
 };
 
 /* auth_svc_init fills in the handlers; the other fields are the

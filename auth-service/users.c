@@ -11,16 +11,14 @@
 #define USERS_CREATED_MS "(extract(epoch FROM created_at) * 1000)::bigint"
 
 /* users_copy copies a text column into a buffer of size bytes. */
-static void
-users_copy(char *dst, size_t size, const PGresult *res, int col)
+static void users_copy(char *dst, size_t size, const PGresult *res, int col)
 {
 	snprintf(dst, size, "%s", PQgetvalue(res, 0, col));
 }
 
-int
-auth_users_create(PGconn *conn, const char *username, const char *email,
-		  const char *hash, struct auth_user *u, char *err,
-		  size_t errlen)
+int auth_users_create(PGconn *conn, const char *username, const char *email,
+		      const char *hash, struct auth_user *u, char *err,
+		      size_t errlen)
 {
 	const char *params[3] = {username, email, hash};
 	PGresult *res = NULL;
@@ -44,10 +42,9 @@ auth_users_create(PGconn *conn, const char *username, const char *email,
 	return AUTH_DB_OK;
 }
 
-int
-auth_users_find(PGconn *conn, const char *email, int64_t id,
-		struct auth_user *u, char *hash, bool *found, char *err,
-		size_t errlen)
+int auth_users_find(PGconn *conn, const char *email, int64_t id,
+		    struct auth_user *u, char *hash, bool *found, char *err,
+		    size_t errlen)
 {
 	char idbuf[24];
 	const char *params[1];
@@ -79,10 +76,9 @@ auth_users_find(PGconn *conn, const char *email, int64_t id,
 	return AUTH_DB_OK;
 }
 
-int
-auth_users_set_hash(PGconn *conn, int64_t id, const char *old_hash,
-		    const char *new_hash, bool *changed, char *err,
-		    size_t errlen)
+int auth_users_set_hash(PGconn *conn, int64_t id, const char *old_hash,
+			const char *new_hash, bool *changed, char *err,
+			size_t errlen)
 {
 	char idbuf[24];
 	const char *params[3] = {idbuf, new_hash, old_hash};
@@ -103,9 +99,8 @@ auth_users_set_hash(PGconn *conn, int64_t id, const char *old_hash,
 	return AUTH_DB_OK;
 }
 
-int
-auth_users_delete(PGconn *conn, int64_t id, bool *deleted, char *err,
-		  size_t errlen)
+int auth_users_delete(PGconn *conn, int64_t id, bool *deleted, char *err,
+		      size_t errlen)
 {
 	char idbuf[24];
 	const char *params[1] = {idbuf};

@@ -13,15 +13,14 @@ struct pool_job {
 struct auth_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t ready;
-	struct pool_job *ring;   /* queue_max slots */
+	struct pool_job *ring; /* queue_max slots */
 	int queue_max, head, count;
 	bool stopping;
-	int nthreads;            /* threads started */
+	int nthreads; /* threads started */
 	pthread_t *threads;
 };
 
-static void *
-pool_main(void *arg)
+static void *pool_main(void *arg)
 {
 	struct auth_pool *pool = arg;
 
@@ -43,8 +42,7 @@ pool_main(void *arg)
 	}
 }
 
-struct auth_pool *
-auth_pool_start(int nthreads, int queue_max)
+struct auth_pool *auth_pool_start(int nthreads, int queue_max)
 {
 	struct auth_pool *pool;
 	int i;
@@ -61,8 +59,8 @@ auth_pool_start(int nthreads, int queue_max)
 	if (!pool->ring || !pool->threads)
 		goto fail;
 	for (i = 0; i < nthreads; i++) {
-		if (pthread_create(&pool->threads[i], NULL, pool_main,
-				   pool) != 0)
+		if (pthread_create(&pool->threads[i], NULL, pool_main, pool) !=
+		    0)
 			goto fail;
 		pool->nthreads++;
 	}
@@ -72,8 +70,7 @@ fail:
 	return NULL;
 }
 
-int
-auth_pool_submit(struct auth_pool *pool, auth_pool_fn fn, void *arg)
+int auth_pool_submit(struct auth_pool *pool, auth_pool_fn fn, void *arg)
 {
 	int rc = -1;
 
@@ -91,8 +88,7 @@ auth_pool_submit(struct auth_pool *pool, auth_pool_fn fn, void *arg)
 	return rc;
 }
 
-void
-auth_pool_free(struct auth_pool *pool)
+void auth_pool_free(struct auth_pool *pool)
 {
 	int i;
 

@@ -27,7 +27,7 @@
  * on its own. */
 int cli_auth(int argc, char **argv);
 
-#define AUTH_CLI_LINE_MAX 1100    /* a password of 1024 bytes and more */
+#define AUTH_CLI_LINE_MAX 1100 /* a password of 1024 bytes and more */
 
 struct auth_cli {
 	const char *url;
@@ -40,8 +40,7 @@ struct auth_cli {
 	int gender;
 };
 
-static void
-auth_cli_usage(FILE *f)
+static void auth_cli_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: namegen-cli auth COMMAND [options]\n"
@@ -72,8 +71,7 @@ auth_cli_usage(FILE *f)
 
 /* auth_cli_read_line reads one line of stdin without its newline into
  * buf, or prints why not and returns -1. */
-static int
-auth_cli_read_line(const char *what, char *buf, size_t size)
+static int auth_cli_read_line(const char *what, char *buf, size_t size)
 {
 	size_t n;
 
@@ -93,10 +91,9 @@ auth_cli_read_line(const char *what, char *buf, size_t size)
 
 /* auth_cli_call makes one call; prints the service's error and returns
  * the exit status, or CLI_EXIT_OK with the reply in *out. */
-static int
-auth_cli_call(const struct auth_cli *o, const char *method,
-	      const ProtobufCMessage *req, bool need_token,
-	      struct rpc_reply *out)
+static int auth_cli_call(const struct auth_cli *o, const char *method,
+			 const ProtobufCMessage *req, bool need_token,
+			 struct rpc_reply *out)
 {
 	struct rpc_meta meta[2];
 	struct rpc_client *cli;
@@ -109,8 +106,7 @@ auth_cli_call(const struct auth_cli *o, const char *method,
 				"NAMEGEN_SESSION (from auth login)\n");
 		return CLI_EXIT_USAGE;
 	}
-	rc = cli_open_client(&cli, o->url, "AUTH_RPC_URL",
-			     (int)o->timeout_ms);
+	rc = cli_open_client(&cli, o->url, "AUTH_RPC_URL", (int)o->timeout_ms);
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (need_token)
@@ -134,22 +130,19 @@ auth_cli_call(const struct auth_cli *o, const char *method,
 	return CLI_EXIT_OK;
 }
 
-static void
-auth_cli_print_user(const Namegen__V1__User *u)
+static void auth_cli_print_user(const Namegen__V1__User *u)
 {
 	printf("id=%lld username=\"%s\" email=%s created_at_ms=%lld\n",
 	       (long long)u->id, u->username, u->email,
 	       (long long)u->created_at_ms);
 }
 
-static const char *
-auth_cli_gender(int g)
+static const char *auth_cli_gender(int g)
 {
 	return g == 1 ? "M" : g == 2 ? "F" : "any";
 }
 
-static int
-auth_cli_register(const struct auth_cli *o, int argc, char **argv)
+static int auth_cli_register(const struct auth_cli *o, int argc, char **argv)
 {
 	Namegen__V1__RegisterRequest q;
 	char pw[AUTH_CLI_LINE_MAX];
@@ -170,13 +163,12 @@ auth_cli_register(const struct auth_cli *o, int argc, char **argv)
 	rc = auth_cli_call(o, "RegisterUser", &q.base, false, &r);
 	if (rc == CLI_EXIT_OK)
 		auth_cli_print_user(
-			((Namegen__V1__RegisterReply *)r.body)->user);
+		    ((Namegen__V1__RegisterReply *)r.body)->user);
 	rpc_reply_clear(&r);
 	return rc;
 }
 
-static int
-auth_cli_login(const struct auth_cli *o, int argc, char **argv)
+static int auth_cli_login(const struct auth_cli *o, int argc, char **argv)
 {
 	Namegen__V1__LoginRequest q;
 	char pw[AUTH_CLI_LINE_MAX];
@@ -206,8 +198,7 @@ auth_cli_login(const struct auth_cli *o, int argc, char **argv)
 	return rc;
 }
 
-static int
-auth_cli_whoami(const struct auth_cli *o)
+static int auth_cli_whoami(const struct auth_cli *o)
 {
 	Namegen__V1__WhoAmIRequest q;
 	struct rpc_reply r;
@@ -216,13 +207,13 @@ auth_cli_whoami(const struct auth_cli *o)
 	namegen__v1__who_am_irequest__init(&q);
 	rc = auth_cli_call(o, "WhoAmI", &q.base, true, &r);
 	if (rc == CLI_EXIT_OK)
-		auth_cli_print_user(((Namegen__V1__WhoAmIReply *)r.body)->user);
+		auth_cli_print_user(
+		    ((Namegen__V1__WhoAmIReply *)r.body)->user);
 	rpc_reply_clear(&r);
 	return rc;
 }
 
-static int
-auth_cli_logout(const struct auth_cli *o)
+static int auth_cli_logout(const struct auth_cli *o)
 {
 	Namegen__V1__LogoutRequest q;
 	struct rpc_reply r;
@@ -236,8 +227,7 @@ auth_cli_logout(const struct auth_cli *o)
 	return rc;
 }
 
-static int
-auth_cli_passwd(const struct auth_cli *o)
+static int auth_cli_passwd(const struct auth_cli *o)
 {
 	Namegen__V1__ChangePasswordRequest q;
 	char old_pw[AUTH_CLI_LINE_MAX], new_pw[AUTH_CLI_LINE_MAX];
@@ -254,13 +244,12 @@ auth_cli_passwd(const struct auth_cli *o)
 	if (rc == CLI_EXIT_OK)
 		printf("password changed; %u other sessions ended\n",
 		       ((Namegen__V1__ChangePasswordReply *)r.body)
-			       ->sessions_ended);
+			   ->sessions_ended);
 	rpc_reply_clear(&r);
 	return rc;
 }
 
-static int
-auth_cli_delete(const struct auth_cli *o)
+static int auth_cli_delete(const struct auth_cli *o)
 {
 	Namegen__V1__DeleteAccountRequest q;
 	char pw[AUTH_CLI_LINE_MAX];
@@ -278,8 +267,7 @@ auth_cli_delete(const struct auth_cli *o)
 	return rc;
 }
 
-static int
-auth_cli_fav_list(const struct auth_cli *o)
+static int auth_cli_fav_list(const struct auth_cli *o)
 {
 	Namegen__V1__ListFavoritesRequest q;
 	Namegen__V1__ListFavoritesReply *lr;
@@ -310,15 +298,14 @@ auth_cli_fav_list(const struct auth_cli *o)
 	return rc;
 }
 
-static int
-auth_cli_fav_change(const struct auth_cli *o, bool add, const char *name)
+static int auth_cli_fav_change(const struct auth_cli *o, bool add,
+			       const char *name)
 {
 	char country[8], namebuf[AUTH_CLI_LINE_MAX];
 	struct rpc_reply r;
 	int rc;
 
-	snprintf(country, sizeof(country), "%s",
-		 o->country ? o->country : "");
+	snprintf(country, sizeof(country), "%s", o->country ? o->country : "");
 	snprintf(namebuf, sizeof(namebuf), "%s", name);
 	if (add) {
 		Namegen__V1__AddFavoriteRequest q;
@@ -329,10 +316,11 @@ auth_cli_fav_change(const struct auth_cli *o, bool add, const char *name)
 		q.gender = (Namegen__V1__Gender)o->gender;
 		rc = auth_cli_call(o, "AddFavorite", &q.base, true, &r);
 		if (rc == CLI_EXIT_OK)
-			printf("%s\n", ((Namegen__V1__AddFavoriteReply *)
-						r.body)->created
-					       ? "added"
-					       : "already a favorite");
+			printf(
+			    "%s\n",
+			    ((Namegen__V1__AddFavoriteReply *)r.body)->created
+				? "added"
+				: "already a favorite");
 	} else {
 		Namegen__V1__RemoveFavoriteRequest q;
 
@@ -342,22 +330,22 @@ auth_cli_fav_change(const struct auth_cli *o, bool add, const char *name)
 		q.gender = (Namegen__V1__Gender)o->gender;
 		rc = auth_cli_call(o, "RemoveFavorite", &q.base, true, &r);
 		if (rc == CLI_EXIT_OK)
-			printf("%s\n", ((Namegen__V1__RemoveFavoriteReply *)
-						r.body)->removed
-					       ? "removed"
-					       : "was not a favorite");
+			printf("%s\n",
+			       ((Namegen__V1__RemoveFavoriteReply *)r.body)
+				       ->removed
+				   ? "removed"
+				   : "was not a favorite");
 	}
 	rpc_reply_clear(&r);
 	return rc;
 }
 
-static int
-auth_cli_favorites(const struct auth_cli *o, int argc, char **argv)
+static int auth_cli_favorites(const struct auth_cli *o, int argc, char **argv)
 {
 	if (argc == 0 || (argc == 1 && strcmp(argv[0], "list") == 0))
 		return auth_cli_fav_list(o);
-	if (argc == 2 && (strcmp(argv[0], "add") == 0 ||
-			  strcmp(argv[0], "remove") == 0))
+	if (argc == 2 &&
+	    (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "remove") == 0))
 		return auth_cli_fav_change(o, argv[0][0] == 'a', argv[1]);
 	fprintf(stderr, "usage: namegen-cli auth favorites [list] | add NAME "
 			"| remove NAME\n");
@@ -365,8 +353,7 @@ auth_cli_favorites(const struct auth_cli *o, int argc, char **argv)
 }
 
 /* auth_cli_gender_opt reads --gender; -1 when it is none of M, F, any. */
-static int
-auth_cli_gender_opt(const char *s)
+static int auth_cli_gender_opt(const char *s)
 {
 	if (strcasecmp(s, "m") == 0)
 		return 1;
@@ -378,20 +365,19 @@ auth_cli_gender_opt(const char *s)
 	return -1;
 }
 
-int
-cli_auth(int argc, char **argv)
+int cli_auth(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"url", required_argument, NULL, 'u'},
-		{"token", required_argument, NULL, 't'},
-		{"addr", required_argument, NULL, 'a'},
-		{"timeout", required_argument, NULL, 'T'},
-		{"limit", required_argument, NULL, 'l'},
-		{"cursor", required_argument, NULL, 'c'},
-		{"country", required_argument, NULL, 'C'},
-		{"gender", required_argument, NULL, 'g'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"url", required_argument, NULL, 'u'},
+	    {"token", required_argument, NULL, 't'},
+	    {"addr", required_argument, NULL, 'a'},
+	    {"timeout", required_argument, NULL, 'T'},
+	    {"limit", required_argument, NULL, 'l'},
+	    {"cursor", required_argument, NULL, 'c'},
+	    {"country", required_argument, NULL, 'C'},
+	    {"gender", required_argument, NULL, 'g'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct auth_cli o = {.timeout_ms = 10000};
 	const char *cmd;

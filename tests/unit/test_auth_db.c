@@ -23,8 +23,7 @@
 static char db_url[256];
 static struct auth_db *D;
 
-static int64_t
-now_ms(void)
+static int64_t now_ms(void)
 {
 	struct timespec ts;
 
@@ -32,15 +31,13 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
-ignore_notice(void *arg, const char *m)
+static void ignore_notice(void *arg, const char *m)
 {
 	(void)arg;
 	(void)m;
 }
 
-static int
-setup(void **state)
+static int setup(void **state)
 {
 	const char *port = getenv("PG_PORT");
 	struct auth_db_opts o = {0};
@@ -74,23 +71,21 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
+static int teardown(void **state)
 {
 	(void)state;
 	auth_db_close(D);
 	return 0;
 }
 
-#define NEED_DB()                                                        \
-	do {                                                             \
-		if (!D)                                                  \
-			skip();                                          \
+#define NEED_DB()                                                             \
+	do {                                                                  \
+		if (!D)                                                       \
+			skip();                                               \
 	} while (0)
 
 /* describe opens a pool on url and returns what it would log. */
-static const char *
-describe(const char *url, char *buf, size_t size)
+static const char *describe(const char *url, char *buf, size_t size)
 {
 	struct auth_db_opts o = {.url = url};
 	struct auth_db *db = NULL;
@@ -105,8 +100,7 @@ describe(const char *url, char *buf, size_t size)
 	return buf;
 }
 
-static void
-test_sslmode_is_required_for_remote_hosts(void **state)
+static void test_sslmode_is_required_for_remote_hosts(void **state)
 {
 	char b[400];
 
@@ -123,28 +117,27 @@ test_sslmode_is_required_for_remote_hosts(void **state)
 					b, sizeof(b)),
 			       "sslmode=verify-full"));
 	/* local servers are left alone */
-	assert_non_null(strstr(describe("postgres://u@localhost/d", b,
-					sizeof(b)),
-			       "(libpq default)"));
-	assert_non_null(strstr(describe("postgresql://u@127.0.0.1:5/d", b,
-					sizeof(b)),
-			       "(libpq default)"));
-	assert_non_null(strstr(describe("postgresql:///d?host=/run/pg", b,
-					sizeof(b)),
-			       "(libpq default)"));
-	assert_non_null(strstr(describe("host=db.example.com dbname=d", b,
-					sizeof(b)),
-			       "sslmode=require"));
+	assert_non_null(
+	    strstr(describe("postgres://u@localhost/d", b, sizeof(b)),
+		   "(libpq default)"));
+	assert_non_null(
+	    strstr(describe("postgresql://u@127.0.0.1:5/d", b, sizeof(b)),
+		   "(libpq default)"));
+	assert_non_null(
+	    strstr(describe("postgresql:///d?host=/run/pg", b, sizeof(b)),
+		   "(libpq default)"));
+	assert_non_null(
+	    strstr(describe("host=db.example.com dbname=d", b, sizeof(b)),
+		   "sslmode=require"));
 	/* garbage is refused without echoing it */
-	assert_non_null(strstr(describe("postgres://u:s3cr3t@h/d?nosuch=1", b,
-					sizeof(b)),
-			       "error: DATABASE_URL"));
+	assert_non_null(
+	    strstr(describe("postgres://u:s3cr3t@h/d?nosuch=1", b, sizeof(b)),
+		   "error: DATABASE_URL"));
 	assert_null(strstr(b, "s3cr3t"));
 	assert_non_null(strstr(describe("", b, sizeof(b)), "error"));
 }
 
-static void
-test_unreachable_fails_fast(void **state)
+static void test_unreachable_fails_fast(void **state)
 {
 	struct auth_db_opts o = {.url = "postgres://u@127.0.0.1:1/d",
 				 .connect_timeout_ms = 500};
@@ -168,8 +161,7 @@ struct migrator {
 	char err[256];
 };
 
-static void *
-migrator_main(void *arg)
+static void *migrator_main(void *arg)
 {
 	struct migrator *m = arg;
 	PGconn *c = PQconnectdb(db_url);
@@ -180,8 +172,7 @@ migrator_main(void *arg)
 	return NULL;
 }
 
-static void
-test_migrations_concurrently_and_twice(void **state)
+static void test_migrations_concurrently_and_twice(void **state)
 {
 	struct migrator m[4];
 	pthread_t th[4];
@@ -208,8 +199,7 @@ test_migrations_concurrently_and_twice(void **state)
 	auth_db_release(D, c);
 }
 
-static void
-test_pool_is_bounded(void **state)
+static void test_pool_is_bounded(void **state)
 {
 	PGconn *a, *b, *c, *d;
 	char err[256];
@@ -237,8 +227,7 @@ test_pool_is_bounded(void **state)
 	auth_db_release(D, d);
 }
 
-static void
-test_statement_timeout(void **state)
+static void test_statement_timeout(void **state)
 {
 	char err[256];
 	PGconn *c;
@@ -255,14 +244,13 @@ test_statement_timeout(void **state)
 	assert_true(now_ms() - t0 < 3000);
 	assert_non_null(strstr(err, "57014"));
 	/* the connection is still good */
-	assert_int_equal(auth_db_exec(c, "SELECT 1", 0, NULL, NULL, err,
-				      sizeof(err)),
-			 AUTH_DB_OK);
+	assert_int_equal(
+	    auth_db_exec(c, "SELECT 1", 0, NULL, NULL, err, sizeof(err)),
+	    AUTH_DB_OK);
 	auth_db_release(D, c);
 }
 
-static void
-test_users(void **state)
+static void test_users(void **state)
 {
 	struct auth_user u, f;
 	char hash[AUTH_PW_HASH_BUF], err[256];
@@ -293,9 +281,9 @@ test_users(void **state)
 	assert_true(found);
 	assert_string_equal(f.username, "Robert'); DROP TABLE users;--");
 
-	assert_int_equal(auth_users_find(c, NULL, u.id, &f, hash, &found, err,
-					 sizeof(err)),
-			 AUTH_DB_OK);
+	assert_int_equal(
+	    auth_users_find(c, NULL, u.id, &f, hash, &found, err, sizeof(err)),
+	    AUTH_DB_OK);
 	assert_true(found);
 	assert_string_equal(f.email, "quinn@example.org");
 	assert_string_equal(hash, "$argon2id$h1");
@@ -316,19 +304,18 @@ test_users(void **state)
 			 AUTH_DB_OK);
 	assert_true(changed);
 
-	assert_int_equal(auth_users_delete(c, u.id, &deleted, err,
-					   sizeof(err)),
-			 AUTH_DB_OK);
+	assert_int_equal(
+	    auth_users_delete(c, u.id, &deleted, err, sizeof(err)),
+	    AUTH_DB_OK);
 	assert_true(deleted);
-	assert_int_equal(auth_users_delete(c, u.id, &deleted, err,
-					   sizeof(err)),
-			 AUTH_DB_OK);
+	assert_int_equal(
+	    auth_users_delete(c, u.id, &deleted, err, sizeof(err)),
+	    AUTH_DB_OK);
 	assert_false(deleted);
 	auth_db_release(D, c);
 }
 
-static void
-test_favorites_pages_and_scope(void **state)
+static void test_favorites_pages_and_scope(void **state)
 {
 	struct auth_user u1, u2;
 	struct auth_fav favs[4], fav;
@@ -341,11 +328,11 @@ test_favorites_pages_and_scope(void **state)
 	NEED_DB();
 	c = auth_db_acquire(D, 2000, err, sizeof(err));
 	assert_non_null(c);
-	assert_int_equal(auth_users_create(c, "P1", "p1@example.org", "h",
-					   &u1, err, sizeof(err)),
+	assert_int_equal(auth_users_create(c, "P1", "p1@example.org", "h", &u1,
+					   err, sizeof(err)),
 			 AUTH_DB_OK);
-	assert_int_equal(auth_users_create(c, "P2", "p2@example.org", "h",
-					   &u2, err, sizeof(err)),
+	assert_int_equal(auth_users_create(c, "P2", "p2@example.org", "h", &u2,
+					   err, sizeof(err)),
 			 AUTH_DB_OK);
 	for (i = 0; i < 10; i++) {
 		snprintf(name, sizeof(name), "Name%02d", i);
@@ -373,9 +360,9 @@ test_favorites_pages_and_scope(void **state)
 		}
 	} while (next[0]);
 	assert_int_equal(seen, 10);
-	assert_int_equal(auth_fav_list(c, u2.id, 4, "", favs, &n, next, err,
-				       sizeof(err)),
-			 AUTH_DB_OK);
+	assert_int_equal(
+	    auth_fav_list(c, u2.id, 4, "", favs, &n, next, err, sizeof(err)),
+	    AUTH_DB_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(next, "");
 	/* cursors are checked */
@@ -384,12 +371,12 @@ test_favorites_pages_and_scope(void **state)
 	assert_int_equal(auth_fav_cursor_ok("1.0"), -1);
 	assert_int_equal(auth_fav_cursor_ok("1700000000000000.5"), 0);
 	/* deleting a user takes their favorites, not the names */
-	assert_int_equal(auth_users_delete(c, u1.id, &created, err,
-					   sizeof(err)),
-			 AUTH_DB_OK);
-	assert_int_equal(auth_fav_list(c, u1.id, 4, "", favs, &n, next, err,
-				       sizeof(err)),
-			 AUTH_DB_OK);
+	assert_int_equal(
+	    auth_users_delete(c, u1.id, &created, err, sizeof(err)),
+	    AUTH_DB_OK);
+	assert_int_equal(
+	    auth_fav_list(c, u1.id, 4, "", favs, &n, next, err, sizeof(err)),
+	    AUTH_DB_OK);
 	assert_int_equal(n, 0);
 	/* a deleted user cannot like anything */
 	assert_int_equal(auth_fav_add(c, u1.id, "Late", "", 0, &fav, &created,
@@ -398,17 +385,16 @@ test_favorites_pages_and_scope(void **state)
 	auth_db_release(D, c);
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sslmode_is_required_for_remote_hosts),
-		cmocka_unit_test(test_unreachable_fails_fast),
-		cmocka_unit_test(test_migrations_concurrently_and_twice),
-		cmocka_unit_test(test_pool_is_bounded),
-		cmocka_unit_test(test_statement_timeout),
-		cmocka_unit_test(test_users),
-		cmocka_unit_test(test_favorites_pages_and_scope),
+	    cmocka_unit_test(test_sslmode_is_required_for_remote_hosts),
+	    cmocka_unit_test(test_unreachable_fails_fast),
+	    cmocka_unit_test(test_migrations_concurrently_and_twice),
+	    cmocka_unit_test(test_pool_is_bounded),
+	    cmocka_unit_test(test_statement_timeout),
+	    cmocka_unit_test(test_users),
+	    cmocka_unit_test(test_favorites_pages_and_scope),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

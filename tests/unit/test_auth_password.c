@@ -14,8 +14,7 @@
 #include "auth-service/password.h"
 #include "auth-service/workpool.h"
 
-static double
-now_s(void)
+static double now_s(void)
 {
 	struct timespec ts;
 
@@ -23,8 +22,7 @@ now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void
-test_limits_are_checked(void **state)
+static void test_limits_are_checked(void **state)
 {
 	struct auth_pw pw;
 	char err[128];
@@ -36,8 +34,7 @@ test_limits_are_checked(void **state)
 	assert_non_null(strstr(err, "memlimit"));
 }
 
-static void
-test_hash_and_verify(void **state)
+static void test_hash_and_verify(void **state)
 {
 	char h1[AUTH_PW_HASH_BUF], h2[AUTH_PW_HASH_BUF], err[128];
 	struct auth_pw pw;
@@ -61,16 +58,14 @@ test_hash_and_verify(void **state)
 	assert_false(auth_pw_needs_rehash(&pw, h1));
 }
 
-static void
-test_rehash_when_limits_rise(void **state)
+static void test_rehash_when_limits_rise(void **state)
 {
 	struct auth_pw low, high;
 	char h[AUTH_PW_HASH_BUF], err[128];
 
 	(void)state;
 	assert_int_equal(auth_pw_init(&low, 1, 1 << 20, err, sizeof(err)), 0);
-	assert_int_equal(auth_pw_init(&high, 2, 2 << 20, err, sizeof(err)),
-			 0);
+	assert_int_equal(auth_pw_init(&high, 2, 2 << 20, err, sizeof(err)), 0);
 	assert_int_equal(auth_pw_hash(&low, "upgrade me", h), 0);
 	assert_true(auth_pw_needs_rehash(&high, h));
 	assert_false(auth_pw_needs_rehash(&low, h));
@@ -82,8 +77,7 @@ test_rehash_when_limits_rise(void **state)
  * under the same limits, so a missing account is not faster to refuse.
  * Checked with the OWASP defaults, medians of a few runs, loose bounds
  * (a factor of two) since the machine is shared. */
-static void
-test_missing_user_costs_the_same(void **state)
+static void test_missing_user_costs_the_same(void **state)
 {
 	char h[AUTH_PW_HASH_BUF], err[128];
 	double real[3], dummy[3], t, mr, md;
@@ -125,8 +119,7 @@ struct gate {
 	atomic_int ran;
 };
 
-static void
-gated_job(void *arg)
+static void gated_job(void *arg)
 {
 	struct gate *g = arg;
 
@@ -137,8 +130,7 @@ gated_job(void *arg)
 	atomic_fetch_add(&g->ran, 1);
 }
 
-static void
-test_pool_is_bounded_and_runs_everything(void **state)
+static void test_pool_is_bounded_and_runs_everything(void **state)
 {
 	struct gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
 			 false, 0};
@@ -150,7 +142,7 @@ test_pool_is_bounded_and_runs_everything(void **state)
 	/* two jobs hold the threads, four wait: the seventh is refused */
 	for (i = 0; i < 6; i++) {
 		accepted += auth_pool_submit(pool, gated_job, &g) == 0;
-		usleep(20000);   /* let a thread take the first ones */
+		usleep(20000); /* let a thread take the first ones */
 	}
 	assert_int_equal(accepted, 6);
 	assert_int_equal(auth_pool_submit(pool, gated_job, &g), -1);
@@ -163,15 +155,14 @@ test_pool_is_bounded_and_runs_everything(void **state)
 	auth_pool_free(NULL);
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_limits_are_checked),
-		cmocka_unit_test(test_hash_and_verify),
-		cmocka_unit_test(test_rehash_when_limits_rise),
-		cmocka_unit_test(test_missing_user_costs_the_same),
-		cmocka_unit_test(test_pool_is_bounded_and_runs_everything),
+	    cmocka_unit_test(test_limits_are_checked),
+	    cmocka_unit_test(test_hash_and_verify),
+	    cmocka_unit_test(test_rehash_when_limits_rise),
+	    cmocka_unit_test(test_missing_user_costs_the_same),
+	    cmocka_unit_test(test_pool_is_bounded_and_runs_everything),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

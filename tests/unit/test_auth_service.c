@@ -36,10 +36,10 @@
 
 #define T_SESSION_TTL 3
 #define T_FAILS_EMAIL 3
-#define T_FAILS_ADDR 6
+#define T_FAILS_ADDR  6
 
 static const ProtobufCServiceDescriptor *const svc_desc =
-	&namegen__v1__auth_service__descriptor;
+    &namegen__v1__auth_service__descriptor;
 
 static struct {
 	bool ready;
@@ -59,8 +59,7 @@ static struct {
 
 /* ---------------------------------------------------------------- helpers */
 
-static int64_t
-now_ms(void)
+static int64_t now_ms(void)
 {
 	struct timespec ts;
 
@@ -68,8 +67,7 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
-sleep_ms(int ms)
+static void sleep_ms(int ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
@@ -79,8 +77,7 @@ sleep_ms(int ms)
 
 /* sql runs a statement on the test database and returns the first
  * column of the first row as a number (-1 when no row). */
-static long long
-sql_num(const char *fmt, ...)
+static long long sql_num(const char *fmt, ...)
 {
 	char q[1024];
 	va_list ap;
@@ -104,8 +101,7 @@ sql_num(const char *fmt, ...)
 	return v;
 }
 
-static char *
-sql_text(const char *q)
+static char *sql_text(const char *q)
 {
 	PGconn *c = PQconnectdb(T.db_url);
 	PGresult *r = PQexec(c, q);
@@ -119,8 +115,7 @@ sql_text(const char *q)
 }
 
 /* redis_count counts the keys matching pattern in the test's database. */
-static long long
-redis_count(const char *pattern)
+static long long redis_count(const char *pattern)
 {
 	struct auth_redis_cmd cmd;
 	redisReply *r = NULL;
@@ -135,8 +130,7 @@ redis_count(const char *pattern)
 	return n;
 }
 
-static void
-redis_flush(void)
+static void redis_flush(void)
 {
 	struct auth_redis_cmd cmd;
 	redisReply *r = NULL;
@@ -149,8 +143,7 @@ redis_flush(void)
 }
 
 /* services runs a function of tests/lib/services.sh (pg_stop, ...). */
-static void
-services(const char *fn)
+static void services(const char *fn)
 {
 	char cmd[1024];
 
@@ -161,9 +154,8 @@ services(const char *fn)
 }
 
 /* call makes one sync call with an optional session and address. */
-static int
-call(const char *method, const ProtobufCMessage *req, const char *token,
-     const char *addr, struct rpc_reply *out)
+static int call(const char *method, const ProtobufCMessage *req,
+		const char *token, const char *addr, struct rpc_reply *out)
 {
 	struct rpc_meta meta[2];
 	size_t n = 0;
@@ -177,9 +169,9 @@ call(const char *method, const ProtobufCMessage *req, const char *token,
 }
 
 /* call_status makes a call, drops the body and returns the status. */
-static int
-call_status(const char *method, const ProtobufCMessage *req,
-	    const char *token, const char *addr, char *msg, size_t msglen)
+static int call_status(const char *method, const ProtobufCMessage *req,
+		       const char *token, const char *addr, char *msg,
+		       size_t msglen)
 {
 	struct rpc_reply r;
 	int st = call(method, req, token, addr, &r);
@@ -193,9 +185,8 @@ call_status(const char *method, const ProtobufCMessage *req,
 /* what the last successful RegisterUser answered */
 static char last_username[300], last_email[300];
 
-static int
-do_register(const char *user, const char *email, const char *pw,
-	    int64_t *id, char *msg)
+static int do_register(const char *user, const char *email, const char *pw,
+		       int64_t *id, char *msg)
 {
 	Namegen__V1__RegisterRequest q;
 	struct rpc_reply r;
@@ -210,7 +201,7 @@ do_register(const char *user, const char *email, const char *pw,
 		strcpy(msg, r.message);
 	if (st == RPC_OK) {
 		Namegen__V1__User *u =
-			((Namegen__V1__RegisterReply *)r.body)->user;
+		    ((Namegen__V1__RegisterReply *)r.body)->user;
 
 		if (id)
 			*id = u->id;
@@ -223,9 +214,8 @@ do_register(const char *user, const char *email, const char *pw,
 }
 
 /* do_login logs in; on OK copies the token (64 bytes) */
-static int
-do_login(const char *email, const char *pw, const char *addr, char *token,
-	 uint32_t *retry_after)
+static int do_login(const char *email, const char *pw, const char *addr,
+		    char *token, uint32_t *retry_after)
 {
 	Namegen__V1__LoginRequest q;
 	struct rpc_reply r;
@@ -246,8 +236,7 @@ do_login(const char *email, const char *pw, const char *addr, char *token,
 	return st;
 }
 
-static int
-do_whoami(const char *token, int64_t *id, char *email)
+static int do_whoami(const char *token, int64_t *id, char *email)
 {
 	Namegen__V1__WhoAmIRequest q;
 	struct rpc_reply r;
@@ -267,9 +256,8 @@ do_whoami(const char *token, int64_t *id, char *email)
 	return st;
 }
 
-static int
-do_fav(const char *method, const char *token, const char *name,
-       const char *country, int gender, bool *created)
+static int do_fav(const char *method, const char *token, const char *name,
+		  const char *country, int gender, bool *created)
 {
 	Namegen__V1__AddFavoriteRequest q;
 	struct rpc_reply r;
@@ -290,12 +278,12 @@ do_fav(const char *method, const char *token, const char *name,
 		st = call(method, &rq.base, token, NULL, &r);
 		if (st == RPC_OK && created)
 			*created = ((Namegen__V1__RemoveFavoriteReply *)r.body)
-					   ->removed;
+				       ->removed;
 	} else {
 		st = call(method, &q.base, token, NULL, &r);
 		if (st == RPC_OK && created)
-			*created = ((Namegen__V1__AddFavoriteReply *)r.body)
-					   ->created;
+			*created =
+			    ((Namegen__V1__AddFavoriteReply *)r.body)->created;
 	}
 	rpc_reply_clear(&r);
 	return st;
@@ -303,8 +291,7 @@ do_fav(const char *method, const char *token, const char *name,
 
 /* ---------------------------------------------------- the service process */
 
-static void
-service_start(int memlimit_kib)
+static void service_start(int memlimit_kib)
 {
 	char opt[32], mem[32];
 	int64_t deadline;
@@ -349,8 +336,7 @@ service_start(int memlimit_kib)
 }
 
 /* service_stop sends SIGTERM and checks a clean exit within 5 s. */
-static void
-service_stop(void)
+static void service_stop(void)
 {
 	int64_t t0 = now_ms();
 	int status = 0;
@@ -373,11 +359,10 @@ service_stop(void)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-static int
-setup(void **state)
+static int setup(void **state)
 {
-	const char *pg_port = getenv("PG_PORT"), *redis_port =
-						       getenv("REDIS_PORT");
+	const char *pg_port = getenv("PG_PORT"),
+		   *redis_port = getenv("REDIS_PORT");
 	const char *root = getenv("NAMEGEN_ROOT"), *bin = getenv("BIN");
 	struct auth_redis_opts ro = {0};
 	struct rpc_client_opts co = {0};
@@ -389,7 +374,7 @@ setup(void **state)
 
 	(void)state;
 	if (!pg_port || !redis_port || !root || !bin)
-		return 0;   /* not under tests/run: every test skips */
+		return 0; /* not under tests/run: every test skips */
 	log_threshold = LOG_ERROR;
 	snprintf(T.root, sizeof(T.root), "%s", root);
 	snprintf(T.db_name, sizeof(T.db_name), "auth_svc_%d", (int)getpid());
@@ -397,12 +382,12 @@ setup(void **state)
 		 "postgres://postgres@127.0.0.1:%s/postgres", pg_port);
 	snprintf(T.db_url, sizeof(T.db_url),
 		 "postgres://postgres@127.0.0.1:%s/%s", pg_port, T.db_name);
-	snprintf(T.redis_url, sizeof(T.redis_url),
-		 "redis://127.0.0.1:%s/3", redis_port);
+	snprintf(T.redis_url, sizeof(T.redis_url), "redis://127.0.0.1:%s/3",
+		 redis_port);
 	snprintf(T.rpc_url, sizeof(T.rpc_url),
 		 "ipc:///tmp/ng-auth-test-%d.ipc", (int)getpid());
-	snprintf(T.log_path, sizeof(T.log_path), "%s/test-output/%s",
-		 root, getenv("BUILD") ? getenv("BUILD") : "build");
+	snprintf(T.log_path, sizeof(T.log_path), "%s/test-output/%s", root,
+		 getenv("BUILD") ? getenv("BUILD") : "build");
 	snprintf(cmd, sizeof(cmd), "mkdir -p %s", T.log_path);
 	if (system(cmd) != 0)
 		return -1;
@@ -447,8 +432,7 @@ setup(void **state)
 	return 0;
 }
 
-static int
-teardown(void **state)
+static int teardown(void **state)
 {
 	(void)state;
 	if (T.pid > 0) {
@@ -460,16 +444,15 @@ teardown(void **state)
 	return 0;
 }
 
-#define NEED_SERVICE()                                                   \
-	do {                                                             \
-		if (!T.ready)                                            \
-			skip();                                          \
+#define NEED_SERVICE()                                                        \
+	do {                                                                  \
+		if (!T.ready)                                                 \
+			skip();                                               \
 	} while (0)
 
 /* ------------------------------------------------------------------ tests */
 
-static void
-test_register_login_whoami_logout(void **state)
+static void test_register_login_whoami_logout(void **state)
 {
 	char token[64], token2[64], email[300], msg[300];
 	int64_t id = 0, who = 0;
@@ -495,9 +478,9 @@ test_register_login_whoami_logout(void **state)
 				     "another password", NULL, msg),
 			 RPC_ALREADY_EXISTS);
 
-	assert_int_equal(do_login("ADA@example.org", "correct horse", NULL,
-				  token, NULL),
-			 RPC_OK);
+	assert_int_equal(
+	    do_login("ADA@example.org", "correct horse", NULL, token, NULL),
+	    RPC_OK);
 	assert_int_equal(strlen(token), 43);
 	assert_int_equal(do_whoami(token, &who, email), RPC_OK);
 	assert_true(who == id);
@@ -512,9 +495,9 @@ test_register_login_whoami_logout(void **state)
 	}
 
 	/* a second login gives another token; both work */
-	assert_int_equal(do_login("ada@example.org", "correct horse", NULL,
-				  token2, NULL),
-			 RPC_OK);
+	assert_int_equal(
+	    do_login("ada@example.org", "correct horse", NULL, token2, NULL),
+	    RPC_OK);
 	assert_string_not_equal(token, token2);
 	assert_int_equal(do_whoami(token2, NULL, NULL), RPC_OK);
 
@@ -522,12 +505,12 @@ test_register_login_whoami_logout(void **state)
 		Namegen__V1__LogoutRequest q;
 
 		namegen__v1__logout_request__init(&q);
-		assert_int_equal(call_status("Logout", &q.base, token, NULL,
-					     NULL, 0),
-				 RPC_OK);
-		assert_int_equal(call_status("Logout", &q.base, NULL, NULL,
-					     NULL, 0),
-				 RPC_UNAUTHENTICATED);
+		assert_int_equal(
+		    call_status("Logout", &q.base, token, NULL, NULL, 0),
+		    RPC_OK);
+		assert_int_equal(
+		    call_status("Logout", &q.base, NULL, NULL, NULL, 0),
+		    RPC_UNAUTHENTICATED);
 	}
 	assert_int_equal(do_whoami(token, NULL, NULL), RPC_UNAUTHENTICATED);
 	assert_int_equal(do_whoami(token2, NULL, NULL), RPC_OK);
@@ -536,21 +519,20 @@ test_register_login_whoami_logout(void **state)
 	assert_int_equal(do_whoami(NULL, NULL, NULL), RPC_UNAUTHENTICATED);
 }
 
-static void
-test_bad_input_names_the_field(void **state)
+static void test_bad_input_names_the_field(void **state)
 {
 	static const struct {
 		const char *user, *email, *pw, *field;
 	} cases[] = {
-		{"", "a@b.io", "password1", "username"},
-		{"x", "", "password1", "email"},
-		{"x", "no-at-sign", "password1", "email"},
-		{"x", "a@@b.io", "password1", "email"},
-		{"x", "a@localhost", "password1", "email"},
-		{"x", "a b@c.io", "password1", "email"},
-		{"x", "a@b.io", "short", "password"},
-		{"ctl\x01", "a@b.io", "password1", "username"},
-		{"\xff\xfe", "a@b.io", "password1", "username"},
+	    {"", "a@b.io", "password1", "username"},
+	    {"x", "", "password1", "email"},
+	    {"x", "no-at-sign", "password1", "email"},
+	    {"x", "a@@b.io", "password1", "email"},
+	    {"x", "a@localhost", "password1", "email"},
+	    {"x", "a b@c.io", "password1", "email"},
+	    {"x", "a@b.io", "short", "password"},
+	    {"ctl\x01", "a@b.io", "password1", "username"},
+	    {"\xff\xfe", "a@b.io", "password1", "username"},
 	};
 	char msg[300], longname[80], longpw[1100];
 	size_t i;
@@ -567,9 +549,9 @@ test_bad_input_names_the_field(void **state)
 	}
 	memset(longname, 'a', 65);
 	longname[65] = '\0';
-	assert_int_equal(do_register(longname, "a@b.io", "password1", NULL,
-				     msg),
-			 RPC_INVALID_ARGUMENT);
+	assert_int_equal(
+	    do_register(longname, "a@b.io", "password1", NULL, msg),
+	    RPC_INVALID_ARGUMENT);
 	assert_non_null(strstr(msg, "username"));
 	/* 64 characters of two bytes each are fine */
 	{
@@ -577,9 +559,9 @@ test_bad_input_names_the_field(void **state)
 
 		for (i = 0; i < 64; i++)
 			strcat(utf, "\xc3\xa9");
-		assert_int_equal(do_register(utf, "utf@b.io", "password1",
-					     NULL, msg),
-				 RPC_OK);
+		assert_int_equal(
+		    do_register(utf, "utf@b.io", "password1", NULL, msg),
+		    RPC_OK);
 	}
 	memset(longpw, 'p', 1025);
 	longpw[1025] = '\0';
@@ -591,13 +573,12 @@ test_bad_input_names_the_field(void **state)
 			 RPC_OK);
 	assert_int_equal(do_login("longpw@b.io", longpw, NULL, NULL, NULL),
 			 RPC_OK);
-	assert_int_equal(do_login("not an email", "password1", NULL, NULL,
-				  NULL),
-			 RPC_INVALID_ARGUMENT);
+	assert_int_equal(
+	    do_login("not an email", "password1", NULL, NULL, NULL),
+	    RPC_INVALID_ARGUMENT);
 }
 
-static void
-test_login_failures_look_the_same(void **state)
+static void test_login_failures_look_the_same(void **state)
 {
 	char m1[300], m2[300];
 	Namegen__V1__LoginRequest q;
@@ -610,18 +591,17 @@ test_login_failures_look_the_same(void **state)
 	namegen__v1__login_request__init(&q);
 	q.email = S("bob@example.org");
 	q.password = S("wrong password");
-	assert_int_equal(call_status("Login", &q.base, NULL, "10.0.0.1", m1,
-				     sizeof(m1)),
-			 RPC_UNAUTHENTICATED);
+	assert_int_equal(
+	    call_status("Login", &q.base, NULL, "10.0.0.1", m1, sizeof(m1)),
+	    RPC_UNAUTHENTICATED);
 	q.email = S("nobody@example.org");
-	assert_int_equal(call_status("Login", &q.base, NULL, "10.0.0.1", m2,
-				     sizeof(m2)),
-			 RPC_UNAUTHENTICATED);
+	assert_int_equal(
+	    call_status("Login", &q.base, NULL, "10.0.0.1", m2, sizeof(m2)),
+	    RPC_UNAUTHENTICATED);
 	assert_string_equal(m1, m2);
 }
 
-static void
-test_rate_limits(void **state)
+static void test_rate_limits(void **state)
 {
 	uint32_t wait = 0;
 	char addr[32];
@@ -629,9 +609,9 @@ test_rate_limits(void **state)
 
 	(void)state;
 	NEED_SERVICE();
-	assert_int_equal(do_register("Eve", "eve@example.org", "eve's secret",
-				     NULL, NULL),
-			 RPC_OK);
+	assert_int_equal(
+	    do_register("Eve", "eve@example.org", "eve's secret", NULL, NULL),
+	    RPC_OK);
 	/* per email: T_FAILS_EMAIL failures, then refused, even with the
 	 * right password, with the seconds to wait */
 	for (i = 0; i < T_FAILS_EMAIL; i++)
@@ -654,9 +634,9 @@ test_rate_limits(void **state)
 	/* per address: T_FAILS_ADDR failures over many emails */
 	for (i = 0; i < T_FAILS_ADDR; i++) {
 		snprintf(addr, sizeof(addr), "u%d@example.org", i);
-		assert_int_equal(do_login(addr, "bad password", "10.2.0.1",
-					  NULL, NULL),
-				 RPC_UNAUTHENTICATED);
+		assert_int_equal(
+		    do_login(addr, "bad password", "10.2.0.1", NULL, NULL),
+		    RPC_UNAUTHENTICATED);
 	}
 	assert_int_equal(do_login("fresh@example.org", "bad password",
 				  "10.2.0.1", NULL, &wait),
@@ -672,20 +652,19 @@ test_rate_limits(void **state)
 	assert_true(redis_count("ng:rl:*") > 0);
 }
 
-static void
-test_session_expiry_slides(void **state)
+static void test_session_expiry_slides(void **state)
 {
 	char token[64];
 	int i;
 
 	(void)state;
 	NEED_SERVICE();
-	assert_int_equal(do_register("Tim", "tim@example.org", "tim's secret",
-				     NULL, NULL),
-			 RPC_OK);
-	assert_int_equal(do_login("tim@example.org", "tim's secret", NULL,
-				  token, NULL),
-			 RPC_OK);
+	assert_int_equal(
+	    do_register("Tim", "tim@example.org", "tim's secret", NULL, NULL),
+	    RPC_OK);
+	assert_int_equal(
+	    do_login("tim@example.org", "tim's secret", NULL, token, NULL),
+	    RPC_OK);
 	/* used every second, it outlives its TTL */
 	for (i = 0; i < T_SESSION_TTL + 2; i++) {
 		sleep_ms(1000);
@@ -696,8 +675,7 @@ test_session_expiry_slides(void **state)
 	assert_int_equal(do_whoami(token, NULL, NULL), RPC_UNAUTHENTICATED);
 }
 
-static void
-test_change_password_ends_other_sessions(void **state)
+static void test_change_password_ends_other_sessions(void **state)
 {
 	Namegen__V1__ChangePasswordRequest q;
 	char a[64], b[64], c[64], msg[300];
@@ -705,53 +683,50 @@ test_change_password_ends_other_sessions(void **state)
 
 	(void)state;
 	NEED_SERVICE();
-	assert_int_equal(do_register("Cy", "cy@example.org", "first password",
-				     NULL, NULL),
-			 RPC_OK);
-	assert_int_equal(do_login("cy@example.org", "first password", NULL, a,
-				  NULL),
-			 RPC_OK);
-	assert_int_equal(do_login("cy@example.org", "first password", NULL, b,
-				  NULL),
-			 RPC_OK);
-	assert_int_equal(do_login("cy@example.org", "first password", NULL, c,
-				  NULL),
-			 RPC_OK);
+	assert_int_equal(
+	    do_register("Cy", "cy@example.org", "first password", NULL, NULL),
+	    RPC_OK);
+	assert_int_equal(
+	    do_login("cy@example.org", "first password", NULL, a, NULL),
+	    RPC_OK);
+	assert_int_equal(
+	    do_login("cy@example.org", "first password", NULL, b, NULL),
+	    RPC_OK);
+	assert_int_equal(
+	    do_login("cy@example.org", "first password", NULL, c, NULL),
+	    RPC_OK);
 	namegen__v1__change_password_request__init(&q);
 	q.old_password = S("not the password");
 	q.new_password = S("second password");
-	assert_int_equal(call_status("ChangePassword", &q.base, a, NULL, msg,
-				     sizeof(msg)),
-			 RPC_PERMISSION_DENIED);
+	assert_int_equal(
+	    call_status("ChangePassword", &q.base, a, NULL, msg, sizeof(msg)),
+	    RPC_PERMISSION_DENIED);
 	q.old_password = S("first password");
 	q.new_password = S("short");
-	assert_int_equal(call_status("ChangePassword", &q.base, a, NULL, msg,
-				     sizeof(msg)),
-			 RPC_INVALID_ARGUMENT);
+	assert_int_equal(
+	    call_status("ChangePassword", &q.base, a, NULL, msg, sizeof(msg)),
+	    RPC_INVALID_ARGUMENT);
 	assert_non_null(strstr(msg, "new_password"));
 	q.new_password = S("second password");
-	assert_int_equal(call_status("ChangePassword", &q.base, NULL, NULL,
-				     NULL, 0),
-			 RPC_UNAUTHENTICATED);
-	assert_int_equal(call("ChangePassword", &q.base, a, NULL, &r),
-			 RPC_OK);
 	assert_int_equal(
-		((Namegen__V1__ChangePasswordReply *)r.body)->sessions_ended,
-		2);
+	    call_status("ChangePassword", &q.base, NULL, NULL, NULL, 0),
+	    RPC_UNAUTHENTICATED);
+	assert_int_equal(call("ChangePassword", &q.base, a, NULL, &r), RPC_OK);
+	assert_int_equal(
+	    ((Namegen__V1__ChangePasswordReply *)r.body)->sessions_ended, 2);
 	rpc_reply_clear(&r);
 	assert_int_equal(do_whoami(a, NULL, NULL), RPC_OK);
 	assert_int_equal(do_whoami(b, NULL, NULL), RPC_UNAUTHENTICATED);
 	assert_int_equal(do_whoami(c, NULL, NULL), RPC_UNAUTHENTICATED);
-	assert_int_equal(do_login("cy@example.org", "first password", NULL,
-				  NULL, NULL),
-			 RPC_UNAUTHENTICATED);
-	assert_int_equal(do_login("cy@example.org", "second password", NULL,
-				  NULL, NULL),
-			 RPC_OK);
+	assert_int_equal(
+	    do_login("cy@example.org", "first password", NULL, NULL, NULL),
+	    RPC_UNAUTHENTICATED);
+	assert_int_equal(
+	    do_login("cy@example.org", "second password", NULL, NULL, NULL),
+	    RPC_OK);
 }
 
-static void
-test_favorites(void **state)
+static void test_favorites(void **state)
 {
 	Namegen__V1__ListFavoritesRequest lq;
 	char a[64], b[64], cursor[64] = "", msg[300];
@@ -762,22 +737,22 @@ test_favorites(void **state)
 
 	(void)state;
 	NEED_SERVICE();
-	assert_int_equal(do_register("Fay", "fay@example.org", "fay's secret",
-				     NULL, NULL),
-			 RPC_OK);
-	assert_int_equal(do_register("Gus", "gus@example.org", "gus's secret",
-				     NULL, NULL),
-			 RPC_OK);
-	assert_int_equal(do_login("fay@example.org", "fay's secret", NULL, a,
-				  NULL),
-			 RPC_OK);
-	assert_int_equal(do_login("gus@example.org", "gus's secret", NULL, b,
-				  NULL),
-			 RPC_OK);
+	assert_int_equal(
+	    do_register("Fay", "fay@example.org", "fay's secret", NULL, NULL),
+	    RPC_OK);
+	assert_int_equal(
+	    do_register("Gus", "gus@example.org", "gus's secret", NULL, NULL),
+	    RPC_OK);
+	assert_int_equal(
+	    do_login("fay@example.org", "fay's secret", NULL, a, NULL),
+	    RPC_OK);
+	assert_int_equal(
+	    do_login("gus@example.org", "gus's secret", NULL, b, NULL),
+	    RPC_OK);
 	for (i = 0; i < 5; i++) {
-		assert_int_equal(do_fav("AddFavorite", a, names[i], "se", 2,
-					&created),
-				 RPC_OK);
+		assert_int_equal(
+		    do_fav("AddFavorite", a, names[i], "se", 2, &created),
+		    RPC_OK);
 		assert_true(created);
 	}
 	/* liking twice is fine and stores one row */
@@ -825,7 +800,7 @@ test_favorites(void **state)
 			/* order: Anna(any), Eun-ji, Dmitri, Chloé, Björn,
 			 * Anna(SE) */
 			const char *want =
-				seen == 0 ? "Anna" : names[5 - seen];
+			    seen == 0 ? "Anna" : names[5 - seen];
 
 			assert_string_equal(lr->favorites[i]->name, want);
 		}
@@ -837,36 +812,31 @@ test_favorites(void **state)
 	/* Gus sees only his own */
 	lq.limit = 0;
 	lq.cursor = S("");
-	assert_int_equal(call("ListFavorites", &lq.base, b, NULL, &r),
-			 RPC_OK);
-	assert_int_equal(((Namegen__V1__ListFavoritesReply *)r.body)
-				 ->n_favorites,
-			 1);
+	assert_int_equal(call("ListFavorites", &lq.base, b, NULL, &r), RPC_OK);
+	assert_int_equal(
+	    ((Namegen__V1__ListFavoritesReply *)r.body)->n_favorites, 1);
 	rpc_reply_clear(&r);
 	lq.limit = 101;
-	assert_int_equal(call_status("ListFavorites", &lq.base, b, NULL, msg,
-				     sizeof(msg)),
-			 RPC_INVALID_ARGUMENT);
+	assert_int_equal(
+	    call_status("ListFavorites", &lq.base, b, NULL, msg, sizeof(msg)),
+	    RPC_INVALID_ARGUMENT);
 	assert_non_null(strstr(msg, "limit"));
 	lq.limit = 5;
 	lq.cursor = S("garbage");
-	assert_int_equal(call_status("ListFavorites", &lq.base, b, NULL, msg,
-				     sizeof(msg)),
-			 RPC_INVALID_ARGUMENT);
+	assert_int_equal(
+	    call_status("ListFavorites", &lq.base, b, NULL, msg, sizeof(msg)),
+	    RPC_INVALID_ARGUMENT);
 	assert_non_null(strstr(msg, "cursor"));
 
 	/* Gus removing Fay's Björn removes nothing */
-	assert_int_equal(do_fav("RemoveFavorite", b, "Björn", "SE", 2,
-				&created),
-			 RPC_OK);
+	assert_int_equal(
+	    do_fav("RemoveFavorite", b, "Björn", "SE", 2, &created), RPC_OK);
 	assert_false(created);
-	assert_int_equal(do_fav("RemoveFavorite", a, "Björn", "SE", 2,
-				&created),
-			 RPC_OK);
+	assert_int_equal(
+	    do_fav("RemoveFavorite", a, "Björn", "SE", 2, &created), RPC_OK);
 	assert_true(created);
-	assert_int_equal(do_fav("RemoveFavorite", a, "Björn", "SE", 2,
-				&created),
-			 RPC_OK);
+	assert_int_equal(
+	    do_fav("RemoveFavorite", a, "Björn", "SE", 2, &created), RPC_OK);
 	assert_false(created);
 }
 
@@ -876,18 +846,16 @@ struct liker {
 	bool created;
 };
 
-static void *
-liker_main(void *arg)
+static void *liker_main(void *arg)
 {
 	struct liker *l = arg;
 
-	l->status = do_fav("AddFavorite", l->token, "Same Name", "IT", 1,
-			   &l->created);
+	l->status =
+	    do_fav("AddFavorite", l->token, "Same Name", "IT", 1, &l->created);
 	return NULL;
 }
 
-static void
-test_concurrent_likes_store_one_row(void **state)
+static void test_concurrent_likes_store_one_row(void **state)
 {
 	struct liker likers[16];
 	pthread_t th[16];
@@ -896,12 +864,12 @@ test_concurrent_likes_store_one_row(void **state)
 
 	(void)state;
 	NEED_SERVICE();
-	assert_int_equal(do_register("Hal", "hal@example.org", "hal's secret",
-				     NULL, NULL),
-			 RPC_OK);
-	assert_int_equal(do_login("hal@example.org", "hal's secret", NULL,
-				  token, NULL),
-			 RPC_OK);
+	assert_int_equal(
+	    do_register("Hal", "hal@example.org", "hal's secret", NULL, NULL),
+	    RPC_OK);
+	assert_int_equal(
+	    do_login("hal@example.org", "hal's secret", NULL, token, NULL),
+	    RPC_OK);
 	for (i = 0; i < 16; i++) {
 		likers[i].token = token;
 		pthread_create(&th[i], NULL, liker_main, &likers[i]);
@@ -921,8 +889,7 @@ test_concurrent_likes_store_one_row(void **state)
 			 1);
 }
 
-static void
-test_delete_account_leaves_nothing(void **state)
+static void test_delete_account_leaves_nothing(void **state)
 {
 	Namegen__V1__DeleteAccountRequest q;
 	char a[64], b[64], pat[64];
@@ -930,31 +897,30 @@ test_delete_account_leaves_nothing(void **state)
 
 	(void)state;
 	NEED_SERVICE();
-	assert_int_equal(do_register("Ivy", "ivy@example.org", "ivy's secret",
-				     &id, NULL),
-			 RPC_OK);
-	assert_int_equal(do_login("ivy@example.org", "ivy's secret", NULL, a,
-				  NULL),
-			 RPC_OK);
-	assert_int_equal(do_login("ivy@example.org", "ivy's secret", NULL, b,
-				  NULL),
-			 RPC_OK);
+	assert_int_equal(
+	    do_register("Ivy", "ivy@example.org", "ivy's secret", &id, NULL),
+	    RPC_OK);
+	assert_int_equal(
+	    do_login("ivy@example.org", "ivy's secret", NULL, a, NULL),
+	    RPC_OK);
+	assert_int_equal(
+	    do_login("ivy@example.org", "ivy's secret", NULL, b, NULL),
+	    RPC_OK);
 	assert_int_equal(do_fav("AddFavorite", a, "Iris", "", 2, NULL),
 			 RPC_OK);
 	assert_int_equal(do_fav("AddFavorite", a, "Ines", "ES", 2, NULL),
 			 RPC_OK);
 	namegen__v1__delete_account_request__init(&q);
 	q.password = S("wrong password");
-	assert_int_equal(call_status("DeleteAccount", &q.base, a, NULL, NULL,
-				     0),
-			 RPC_PERMISSION_DENIED);
+	assert_int_equal(
+	    call_status("DeleteAccount", &q.base, a, NULL, NULL, 0),
+	    RPC_PERMISSION_DENIED);
 	assert_int_equal(sql_num("SELECT count(*) FROM users WHERE id = %lld",
 				 (long long)id),
 			 1);
 	q.password = S("ivy's secret");
-	assert_int_equal(call_status("DeleteAccount", &q.base, a, NULL, NULL,
-				     0),
-			 RPC_OK);
+	assert_int_equal(
+	    call_status("DeleteAccount", &q.base, a, NULL, NULL, 0), RPC_OK);
 	assert_int_equal(sql_num("SELECT count(*) FROM users WHERE id = %lld",
 				 (long long)id),
 			 0);
@@ -966,26 +932,25 @@ test_delete_account_leaves_nothing(void **state)
 	assert_int_equal(redis_count(pat), 0);
 	assert_int_equal(do_whoami(a, NULL, NULL), RPC_UNAUTHENTICATED);
 	assert_int_equal(do_whoami(b, NULL, NULL), RPC_UNAUTHENTICATED);
-	assert_int_equal(do_login("ivy@example.org", "ivy's secret", NULL,
-				  NULL, NULL),
-			 RPC_UNAUTHENTICATED);
+	assert_int_equal(
+	    do_login("ivy@example.org", "ivy's secret", NULL, NULL, NULL),
+	    RPC_UNAUTHENTICATED);
 	/* the email is free again */
-	assert_int_equal(do_register("Ivy", "ivy@example.org", "new secret!",
-				     NULL, NULL),
-			 RPC_OK);
+	assert_int_equal(
+	    do_register("Ivy", "ivy@example.org", "new secret!", NULL, NULL),
+	    RPC_OK);
 }
 
-static void
-test_hash_upgraded_on_login(void **state)
+static void test_hash_upgraded_on_login(void **state)
 {
 	char *before, *after;
 	char pattern[64];
 
 	(void)state;
 	NEED_SERVICE();
-	assert_int_equal(do_register("Kim", "kim@example.org", "kim's secret",
-				     NULL, NULL),
-			 RPC_OK);
+	assert_int_equal(
+	    do_register("Kim", "kim@example.org", "kim's secret", NULL, NULL),
+	    RPC_OK);
 	before = sql_text("SELECT password_hash FROM users WHERE email = "
 			  "'kim@example.org'");
 	assert_non_null(before);
@@ -995,25 +960,25 @@ test_hash_upgraded_on_login(void **state)
 	/* restart with higher limits: the next login rehashes */
 	service_stop();
 	service_start(T.memlimit_kib * 2);
-	assert_int_equal(do_login("kim@example.org", "kim's secret", NULL,
-				  NULL, NULL),
-			 RPC_OK);
+	assert_int_equal(
+	    do_login("kim@example.org", "kim's secret", NULL, NULL, NULL),
+	    RPC_OK);
 	after = sql_text("SELECT password_hash FROM users WHERE email = "
 			 "'kim@example.org'");
 	assert_non_null(after);
 	snprintf(pattern, sizeof(pattern), "$m=%d,", T.memlimit_kib);
 	assert_non_null(strstr(after, pattern));
 	assert_string_not_equal(before, after);
-	assert_int_equal(do_login("kim@example.org", "kim's secret", NULL,
-				  NULL, NULL),
-			 RPC_OK);
+	assert_int_equal(
+	    do_login("kim@example.org", "kim's secret", NULL, NULL, NULL),
+	    RPC_OK);
 	free(before);
 	free(after);
 }
 
 /* recover_within polls WhoAmI until it is no longer UNAVAILABLE. */
-static int
-login_until_ok(const char *email, const char *pw, char *token, int ms)
+static int login_until_ok(const char *email, const char *pw, char *token,
+			  int ms)
 {
 	int64_t deadline = now_ms() + ms;
 	int st;
@@ -1027,8 +992,7 @@ login_until_ok(const char *email, const char *pw, char *token, int ms)
 	return st;
 }
 
-static void
-test_redis_restart(void **state)
+static void test_redis_restart(void **state)
 {
 	char token[64];
 	int64_t t0;
@@ -1036,33 +1000,32 @@ test_redis_restart(void **state)
 
 	(void)state;
 	NEED_SERVICE();
-	assert_int_equal(do_register("Lou", "lou@example.org", "lou's secret",
-				     NULL, NULL),
-			 RPC_OK);
-	assert_int_equal(do_login("lou@example.org", "lou's secret", NULL,
-				  token, NULL),
-			 RPC_OK);
+	assert_int_equal(
+	    do_register("Lou", "lou@example.org", "lou's secret", NULL, NULL),
+	    RPC_OK);
+	assert_int_equal(
+	    do_login("lou@example.org", "lou's secret", NULL, token, NULL),
+	    RPC_OK);
 	services("redis_stop");
 	/* calls fail quickly with UNAVAILABLE, not at their deadline */
 	t0 = now_ms();
 	st = do_whoami(token, NULL, NULL);
 	assert_int_equal(st, RPC_UNAVAILABLE);
 	assert_true(now_ms() - t0 < 4000);
-	assert_int_equal(do_login("lou@example.org", "lou's secret", NULL,
-				  NULL, NULL),
-			 RPC_UNAVAILABLE);
+	assert_int_equal(
+	    do_login("lou@example.org", "lou's secret", NULL, NULL, NULL),
+	    RPC_UNAVAILABLE);
 	services("redis_start");
 	/* Redis lost its data (no persistence in tests): log in again */
-	assert_int_equal(login_until_ok("lou@example.org", "lou's secret",
-					token, 10000),
-			 RPC_OK);
+	assert_int_equal(
+	    login_until_ok("lou@example.org", "lou's secret", token, 10000),
+	    RPC_OK);
 	assert_int_equal(do_whoami(token, NULL, NULL), RPC_OK);
 	assert_int_equal(do_fav("AddFavorite", token, "Luna", "", 0, NULL),
 			 RPC_OK);
 }
 
-static void
-test_postgres_restart(void **state)
+static void test_postgres_restart(void **state)
 {
 	char token[64];
 	int64_t t0;
@@ -1071,12 +1034,12 @@ test_postgres_restart(void **state)
 
 	(void)state;
 	NEED_SERVICE();
-	assert_int_equal(do_register("Max", "max@example.org", "max's secret",
-				     NULL, NULL),
-			 RPC_OK);
-	assert_int_equal(do_login("max@example.org", "max's secret", NULL,
-				  token, NULL),
-			 RPC_OK);
+	assert_int_equal(
+	    do_register("Max", "max@example.org", "max's secret", NULL, NULL),
+	    RPC_OK);
+	assert_int_equal(
+	    do_login("max@example.org", "max's secret", NULL, token, NULL),
+	    RPC_OK);
 	assert_int_equal(do_fav("AddFavorite", token, "Mia", "", 0, NULL),
 			 RPC_OK);
 	services("pg_stop");
@@ -1094,15 +1057,15 @@ test_postgres_restart(void **state)
 	}
 	assert_int_equal(st, RPC_OK);
 	/* what was answered OK before the restart is still there */
-	assert_int_equal(sql_num("SELECT count(*) FROM favorites f JOIN names"
-				 " n ON n.id = f.name_id JOIN users u ON u.id ="
-				 " f.user_id WHERE u.email = 'max@example.org'"
-				 " AND n.name IN ('Mia', 'Mila')"),
-			 2);
+	assert_int_equal(
+	    sql_num("SELECT count(*) FROM favorites f JOIN names"
+		    " n ON n.id = f.name_id JOIN users u ON u.id ="
+		    " f.user_id WHERE u.email = 'max@example.org'"
+		    " AND n.name IN ('Mia', 'Mila')"),
+	    2);
 }
 
-static void
-test_sigterm_exits_cleanly(void **state)
+static void test_sigterm_exits_cleanly(void **state)
 {
 	(void)state;
 	NEED_SERVICE();
@@ -1110,23 +1073,22 @@ test_sigterm_exits_cleanly(void **state)
 	T.ready = false;
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_register_login_whoami_logout),
-		cmocka_unit_test(test_bad_input_names_the_field),
-		cmocka_unit_test(test_login_failures_look_the_same),
-		cmocka_unit_test(test_rate_limits),
-		cmocka_unit_test(test_change_password_ends_other_sessions),
-		cmocka_unit_test(test_favorites),
-		cmocka_unit_test(test_concurrent_likes_store_one_row),
-		cmocka_unit_test(test_delete_account_leaves_nothing),
-		cmocka_unit_test(test_session_expiry_slides),
-		cmocka_unit_test(test_hash_upgraded_on_login),
-		cmocka_unit_test(test_redis_restart),
-		cmocka_unit_test(test_postgres_restart),
-		cmocka_unit_test(test_sigterm_exits_cleanly),
+	    cmocka_unit_test(test_register_login_whoami_logout),
+	    cmocka_unit_test(test_bad_input_names_the_field),
+	    cmocka_unit_test(test_login_failures_look_the_same),
+	    cmocka_unit_test(test_rate_limits),
+	    cmocka_unit_test(test_change_password_ends_other_sessions),
+	    cmocka_unit_test(test_favorites),
+	    cmocka_unit_test(test_concurrent_likes_store_one_row),
+	    cmocka_unit_test(test_delete_account_leaves_nothing),
+	    cmocka_unit_test(test_session_expiry_slides),
+	    cmocka_unit_test(test_hash_upgraded_on_login),
+	    cmocka_unit_test(test_redis_restart),
+	    cmocka_unit_test(test_postgres_restart),
+	    cmocka_unit_test(test_sigterm_exits_cleanly),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
