@@ -86,6 +86,10 @@ req POST /api/v1/names '[]'
 expect "a body that is not an object is a 400" 400 '"code":"invalid_json"'
 req POST /api/v1/names ''
 expect "a missing body is a 400" 400 '"code":"invalid_json"'
+# exactly 16 KiB is still read (and refused for the prefix, not the size)
+edge=$(head -c $((16384 - 33)) /dev/zero | tr '\0' 'a')
+req POST /api/v1/names "{\"countries\":[\"DE\"],\"prefix\":\"$edge\"}"
+expect "a body of exactly 16 KiB is read" 400 '"field":"prefix"'
 big=$(head -c 17000 /dev/zero | tr '\0' 'a')
 req POST /api/v1/names "{\"countries\":[\"DE\"],\"prefix\":\"$big\"}"
 expect "a body over 16 KiB is a 413 (Content-Length)" 413 \

@@ -109,6 +109,43 @@ sleep 0.3
 req POST /api/v1/names '{"countries":["DE"]}'
 expect "a worker that went away is a 503 at once" 503 '"code":"unavailable"'
 
+# ------------------------------------------- many or slow clients
+# a second gateway with 20 connections at most and a 2 s idle timeout:
+# 20 clients that connect and say nothing hold every slot; the server
+# closes them after the timeout and serves again
+p3=$(free_port)
+gw_bg gw3 env PORT="$p3" GATEWAY_MAX_CONNECTIONS=20 \
+	GATEWAY_IDLE_TIMEOUT_S=2 "$BIN/gateway"
+for i in $(seq 50); do
+	curl -sf "http://127.0.0.1:$p3/healthz" >/dev/null && break
+	sleep 0.1
+done
+idle=()
+for i in $(seq 20); do
+	exec {fd}<>"/dev/tcp/127.0.0.1/$p3"
+	idle+=("$fd")
+done
+sleep 0.3
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
+	"http://127.0.0.1:$p3/healthz")
+[ "$code" != 200 ] && ok "the connection limit holds (21st refused)" ||
+	not_ok "the connection limit holds (21st refused)" "$code"
+sleep 2.5
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+	"http://127.0.0.1:$p3/healthz")
+[ "$code" = 200 ] && ok "idle clients are closed after the timeout" ||
+	not_ok "idle clients are closed after the timeout" "$code"
+for fd in "${idle[@]}"; do exec {fd}>&-; done
+# a client that sends half its headers and stops is cut off too
+exec {slow}<>"/dev/tcp/127.0.0.1/$p3"
+printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n' >&"$slow"
+sleep 2.5
+timeout 2 cat <&"$slow" >/dev/null
+[ $? != 124 ] && ok "a client stuck in its headers is closed" ||
+	not_ok "a client stuck in its headers is closed"
+exec {slow}>&-
+gw_stop_checked gw3
+
 # ----------------------------------------- SIGTERM lets requests finish
 model_mode GW_TEST_MODE=echo GW_TEST_DELAY_MS=800 || not_ok "restart: slow"
 curl -s -o "$GW_DIR/inflight" -w '%{http_code}' --max-time 10 \
