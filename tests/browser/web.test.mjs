@@ -128,14 +128,20 @@ async function loaded(page) {
 
 async function loggedIn(page, username) {
 	await page.waitForFunction((u) => {
-		const w = document.getElementById('whoami');
+		const w = document.getElementById('account-in');
 		return !w.hidden && document.getElementById('whoami-name').textContent === u;
 	}, username, { timeout: WAIT_MS });
 }
 
 async function loggedOut(page) {
-	await page.waitForFunction(() => document.getElementById('whoami').hidden &&
+	await page.waitForFunction(() => document.getElementById('account-in').hidden &&
 		!document.getElementById('account-out').hidden, null, { timeout: WAIT_MS });
+}
+
+// account opens the logged-in user's menu and picks one action.
+async function account(page, id) {
+	await page.click('#btn-account');
+	await page.click(`#${id}`);
 }
 
 async function submitDialog(page, id) {
@@ -198,7 +204,7 @@ async function scenario(browser) {
 	check(countryCount >= 2 && /Italy/.test(itRow) && /\d/.test(itRow),
 		'the country list shows every country with its code and training-name count',
 		`${countryCount} countries; IT row: ${itRow}`);
-	check(await page.locator('#whoami').isHidden() && await page.locator('#btn-login').isVisible(),
+	check(await page.locator('#account-in').isHidden() && await page.locator('#btn-login').isVisible(),
 		'a new visitor is not logged in', '');
 	await shot(page, 'start');
 
@@ -300,7 +306,7 @@ async function scenario(browser) {
 
 	// 6. Log out; liking while logged out asks for a login, a wrong
 	// password is shown next to the field, and the like is kept.
-	await page.click('#btn-logout');
+	await account(page, 'btn-logout');
 	await loggedOut(page);
 	const like1 = got[0];
 	const like2 = got[1] || got[0];
@@ -349,7 +355,7 @@ async function scenario(browser) {
 	ok('removing a favorite takes it off the list');
 
 	// 10. Log out, log in again: the other favorite is there.
-	await page.click('#btn-logout');
+	await account(page, 'btn-logout');
 	await loggedOut(page);
 	check(await page.locator('#favorites .fav').count() === 0,
 		'logging out clears the favorites from the page', '');
@@ -361,11 +367,22 @@ async function scenario(browser) {
 	await loggedIn(page, USER.username);
 	await waitFavorites(page, [like1]);
 	ok('logging in again finds the favorite that was kept');
-	await shot(page, 'logged-in-again');
+	await page.focus('#btn-account');
+	await page.keyboard.press('Enter');
+	await page.waitForSelector('#account-actions:not([hidden])', { timeout: WAIT_MS });
+	f = await focusVisible(page);
+	const firstItem = await page.evaluate(() => document.activeElement.id);
+	await shot(page, 'account-menu');
+	await page.keyboard.press('Escape');
+	const back = await page.evaluate(() => [document.activeElement.id,
+		document.getElementById('account-actions').hidden]);
+	check(firstItem === 'btn-password' && f.ok && back[0] === 'btn-account' && back[1],
+		'the account menu opens and closes from the keyboard, with visible focus',
+		`${firstItem} ${f.what}; after Escape: ${back}`);
 
 	// 11. Change the password: a wrong current one is refused next to
 	// its field; the new one works for the next login.
-	await page.click('#btn-password');
+	await account(page, 'btn-password');
 	await page.fill('#password-old', 'not the password');
 	await page.fill('#password-new', NEW_PASSWORD);
 	expectFailure(403, '/api/v1/me/password');
@@ -376,7 +393,7 @@ async function scenario(browser) {
 	await submitDialog(page, 'dlg-password');
 	await dialogClosed(page, 'dlg-password');
 	await loggedIn(page, USER.username);
-	await page.click('#btn-logout');
+	await account(page, 'btn-logout');
 	await loggedOut(page);
 	await page.click('#btn-login');
 	await page.fill('#login-email', USER.email);
@@ -387,7 +404,7 @@ async function scenario(browser) {
 	ok('after changing the password, the new one logs in');
 
 	// 12. Delete the account: logged out, and the login is refused.
-	await page.click('#btn-delete');
+	await account(page, 'btn-delete');
 	await page.fill('#delete-password', NEW_PASSWORD);
 	await submitDialog(page, 'dlg-delete');
 	await dialogClosed(page, 'dlg-delete');

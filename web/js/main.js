@@ -46,13 +46,45 @@ function showModel(meta) {
 }
 
 function showUser(user) {
-	$('whoami').hidden = !user;
 	$('account-in').hidden = !user;
 	$('account-out').hidden = Boolean(user);
 	$('whoami-name').textContent = user ? user.username || user.email : '';
-	const avatar = document.querySelector('#whoami .avatar');
+	const avatar = document.querySelector('#btn-account .avatar');
 	avatar.textContent = user ? (user.username || user.email || '?').slice(0, 1).toUpperCase() : '';
 	document.body.classList.toggle('logged-in', Boolean(user));
+	accountMenu(false);
+}
+
+// accountMenu opens or closes the logged-in user's actions (a
+// disclosure: a button that shows a short list of buttons).
+function accountMenu(open, focusToggle = false) {
+	$('account-actions').hidden = !open;
+	$('btn-account').setAttribute('aria-expanded', open ? 'true' : 'false');
+	if (open)
+		$('account-actions').querySelector('button').focus();
+	else if (focusToggle)
+		$('btn-account').focus();
+}
+
+function setupAccountMenu() {
+	$('btn-account').addEventListener('click', () =>
+		accountMenu($('account-actions').hidden));
+	$('account-in').addEventListener('keydown', (ev) => {
+		if (ev.key === 'Escape' && !$('account-actions').hidden) {
+			ev.preventDefault();
+			accountMenu(false, true);
+		}
+	});
+	document.addEventListener('click', (ev) => {
+		if (!$('account-in').contains(ev.target))
+			accountMenu(false);
+	});
+	$('account-actions').addEventListener('focusout', (ev) => {
+		if (ev.relatedTarget && !$('account-in').contains(ev.relatedTarget))
+			accountMenu(false);
+	});
+	for (const b of $('account-actions').querySelectorAll('button'))
+		b.addEventListener('click', () => accountMenu(false));
 }
 
 // keepPending saves the like that was waiting for a login.
@@ -186,6 +218,7 @@ async function start() {
 	favorites.init();
 	score.init();
 	setupDialogs();
+	setupAccountMenu();
 	favorites.onLikedChange(generate.refreshHearts);
 	session.onChange((user) => {
 		showUser(user);
