@@ -82,11 +82,11 @@ static PGconn *svc_db_get(struct auth_svc *svc, struct rpc_call *call)
 /* svc_session finds the caller's user from the "session" metadata, or
  * completes the call (UNAUTHENTICATED, UNAVAILABLE) and returns -1. */
 static int svc_session(struct auth_svc *svc, struct rpc_call *call,
-		       struct auth_user *u, int *expires_in_s)
+		       struct auth_user *u)
 {
 	const char *token = rpc_call_metadata(call, RPC_META_SESSION);
 	char err[SVC_ERR_MAX];
-	int left, rc, ignored;
+	int left, rc, expires_in;
 
 	if (!token || !*token) {
 		rpc_call_fail(call, RPC_UNAUTHENTICATED, SVC_NO_SESSION);
@@ -96,8 +96,7 @@ static int svc_session(struct auth_svc *svc, struct rpc_call *call,
 	if (!left)
 		return -1;
 	rc = auth_session_lookup(svc->redis, &svc->session, token, u,
-				 expires_in_s ? expires_in_s : &ignored, left,
-				 err, sizeof(err));
+				 &expires_in, left, err, sizeof(err));
 	if (rc < 0) {
 		svc_redis_fail(call, err);
 		return -1;
@@ -616,7 +615,7 @@ svc_change_password(Namegen__V1__AuthService_Service *base,
 	struct auth_user u;
 	struct svc_job *job;
 
-	if (svc_session(svc, call, &u, NULL) < 0)
+	if (svc_session(svc, call, &u) < 0)
 		return;
 	if (auth_rules_password(req->old_password, "old_password", err,
 				sizeof(err)) < 0 ||
@@ -648,7 +647,7 @@ static void svc_delete_account(Namegen__V1__AuthService_Service *base,
 	struct auth_user u;
 	struct svc_job *job;
 
-	if (svc_session(svc, call, &u, NULL) < 0)
+	if (svc_session(svc, call, &u) < 0)
 		return;
 	if (auth_rules_password(req->password, "password", err, sizeof(err)) <
 	    0) {
@@ -719,7 +718,7 @@ static void svc_add_favorite(Namegen__V1__AuthService_Service *base,
 	int rc;
 
 	namegen__v1__add_favorite_reply__init(&reply);
-	if (svc_session(svc, call, &u, NULL) < 0 ||
+	if (svc_session(svc, call, &u) < 0 ||
 	    svc_fav_args(call, req->name, req->country, (int)req->gender, name,
 			 country) < 0)
 		return;
@@ -754,7 +753,7 @@ svc_remove_favorite(Namegen__V1__AuthService_Service *base,
 	int rc;
 
 	namegen__v1__remove_favorite_reply__init(&reply);
-	if (svc_session(svc, call, &u, NULL) < 0 ||
+	if (svc_session(svc, call, &u) < 0 ||
 	    svc_fav_args(call, req->name, req->country, (int)req->gender, name,
 			 country) < 0)
 		return;
@@ -789,7 +788,7 @@ static void svc_list_favorites(Namegen__V1__AuthService_Service *base,
 	int limit, n = 0, rc, i;
 
 	namegen__v1__list_favorites_reply__init(&reply);
-	if (svc_session(svc, call, &u, NULL) < 0)
+	if (svc_session(svc, call, &u) < 0)
 		return;
 	limit = req->limit ? (int)req->limit : AUTH_FAV_LIMIT_DEFAULT;
 	if (req->limit > AUTH_FAV_LIMIT_MAX) {

@@ -10,6 +10,7 @@
  * Skipped (exit 77 via cmocka skip) when run outside tests/run. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -359,6 +360,12 @@ static void service_stop(void)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+static void ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 static int setup(void **state)
 {
 	const char *pg_port = getenv("PG_PORT"),
@@ -398,6 +405,7 @@ static int setup(void **state)
 
 	/* A database of our own, migrated by the real binary. */
 	c = PQconnectdb(T.admin_url);
+	PQsetNoticeProcessor(c, ignore_notice, NULL);
 	snprintf(cmd, sizeof(cmd), "DROP DATABASE IF EXISTS %s", T.db_name);
 	PQclear(PQexec(c, cmd));
 	snprintf(cmd, sizeof(cmd), "CREATE DATABASE %s", T.db_name);
@@ -1065,6 +1073,72 @@ static void test_postgres_restart(void **state)
 	    2);
 }
 
+struct login_wave {
+	atomic_int done;
+	atomic_int ok;
+	int64_t last_done_ms;
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+};
+
+static void login_wave_done(void *arg, struct rpc_reply *reply)
+{
+	struct login_wave *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	if (reply->status == RPC_OK)
+		atomic_fetch_add(&w->ok, 1);
+	w->last_done_ms = now_ms();
+	atomic_fetch_add(&w->done, 1);
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Password hashes run on their own small pool: with a queue of slow
+ * logins in front of it, WhoAmI is still answered at once. */
+static void test_hashing_never_blocks_whoami(void **state)
+{
+	struct login_wave w = {.lock = PTHREAD_MUTEX_INITIALIZER,
+			       .cv = PTHREAD_COND_INITIALIZER};
+	Namegen__V1__LoginRequest q;
+	char token[64];
+	int64_t whoami_done;
+	int i, done_at_whoami;
+	enum { LOGINS = 16 };
+
+	(void)state;
+	NEED_SERVICE();
+	/* 32 MiB per hash: tens of milliseconds each, two at a time */
+	service_stop();
+	service_start(32 * 1024);
+	assert_int_equal(
+	    do_register("Nia", "nia@example.org", "nia's secret", NULL, NULL),
+	    RPC_OK);
+	assert_int_equal(
+	    do_login("nia@example.org", "nia's secret", NULL, token, NULL),
+	    RPC_OK);
+	namegen__v1__login_request__init(&q);
+	q.email = S("nia@example.org");
+	q.password = S("nia's secret");
+	for (i = 0; i < LOGINS; i++)
+		assert_int_equal(rpc_client_call(T.cli, svc_desc, "Login",
+						 &q.base, NULL, 0, 20000,
+						 login_wave_done, &w),
+				 0);
+	assert_int_equal(do_whoami(token, NULL, NULL), RPC_OK);
+	whoami_done = now_ms();
+	done_at_whoami = atomic_load(&w.done);
+	pthread_mutex_lock(&w.lock);
+	while (atomic_load(&w.done) < LOGINS)
+		pthread_cond_wait(&w.cv, &w.lock);
+	pthread_mutex_unlock(&w.lock);
+	assert_int_equal(atomic_load(&w.ok), LOGINS);
+	if (done_at_whoami >= LOGINS / 2 || whoami_done >= w.last_done_ms)
+		fail_msg("WhoAmI waited for hashes: %d of %d logins were done "
+			 "before it",
+			 done_at_whoami, LOGINS);
+}
+
 static void test_sigterm_exits_cleanly(void **state)
 {
 	(void)state;
@@ -1088,6 +1162,7 @@ int main(void)
 	    cmocka_unit_test(test_hash_upgraded_on_login),
 	    cmocka_unit_test(test_redis_restart),
 	    cmocka_unit_test(test_postgres_restart),
+	    cmocka_unit_test(test_hashing_never_blocks_whoami),
 	    cmocka_unit_test(test_sigterm_exits_cleanly),
 	};
 
