@@ -326,8 +326,19 @@ static int svc_check_password(struct svc_job *job)
 		svc_db_fail(job->call, rc, err);
 		return -1;
 	}
-	if (!auth_pw_verify(svc->pw, job->found ? job->hash : NULL,
-			    job->password)) {
+	if (!job->found) {
+		/* Deleted meanwhile (or a DeleteAccount whose session cleanup
+		 * failed): end what is left of its sessions. */
+		if (auth_session_end_all(svc->redis, job->user.id, NULL, 1000,
+					 err, sizeof(err)) < 0)
+			log_warn("could not end the sessions of a deleted "
+				 "account",
+				 "reason=\"%s\"", err);
+		rpc_call_fail(job->call, RPC_UNAUTHENTICATED,
+			      "the account no longer exists");
+		return -1;
+	}
+	if (!auth_pw_verify(svc->pw, job->hash, job->password)) {
 		svc_rate_fail(svc, job->call, job->user.email);
 		rpc_call_fail(job->call, RPC_PERMISSION_DENIED,
 			      "the password is wrong");

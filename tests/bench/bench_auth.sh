@@ -8,6 +8,8 @@
 # secret, then measures for BENCH_SECONDS (default 5) each:
 #   redis GET    redis-benchmark -c 64 GET: the ceiling of one Redis
 #                round trip per call on this machine
+#   RPC only     WhoAmI without a session, refused before Redis: the
+#                cost of the RPC layer (nng, MAC, protobuf) alone
 #   WhoAmI       64 calls in flight; one Lua call to Redis each
 #   Login        16 in flight; bounded by Argon2id by design
 #   AddFavorite  64 in flight; a transaction of 4 statements each
@@ -26,6 +28,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 services_start >/dev/null || { echo "bench-auth: could not start PostgreSQL and Redis"; exit 1; }
 out=$NAMEGEN_TEST_DIR/bench
 mkdir -p "$out"
@@ -51,6 +54,7 @@ run() {
 }
 field() { sed -E -n "s/(^|.* )$1=([^ ]*).*/\2/p" <<<"$2"; }
 
+bare=$(run nosession 64 bare)
 who=$(run whoami 64 who)
 login=$(run login 16 login)
 fav=$(run addfav 64 fav)
@@ -59,20 +63,22 @@ echo
 who_rps=$(field calls_per_s "$who")
 ratio=$(awk -v a="$who_rps" -v b="${redis_rps:-0}" \
 	'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-printf '%-34s %12s %10s %10s %8s\n' "auth-service ($(nproc) cores)" \
+printf '%-36s %10s %10s %10s %8s\n' "auth-service ($(nproc) cores)" \
 	"calls/s" "p50 ms" "p99 ms" "errors"
-printf '%-34s %12s %10s %10s %8s\n' "redis-benchmark GET, 64 clients" \
+printf '%-36s %10s %10s %10s %8s\n' "redis-benchmark GET, 64 clients" \
 	"${redis_rps:-?}" "-" "-" "-"
-for line in "$who" "$login" "$fav"; do
+for line in "$bare" "$who" "$login" "$fav"; do
 	m=$(field mode "$line")
 	c=$(field clients "$line")
 	case $m in
+	nosession) label="RPC only (WhoAmI, no session), $c" ;;
 	whoami) label="WhoAmI, $c in flight" ;;
 	login) label="Login (Argon2id 19 MiB, t=2), $c" ;;
 	addfav) label="AddFavorite, $c in flight" ;;
 	esac
-	printf '%-34s %12s %10s %10s %8s\n' "$label" \
+	printf '%-36s %10s %10s %10s %8s\n' "$label" \
 		"$(field calls_per_s "$line")" "$(field p50_ms "$line")" \
 		"$(field p99_ms "$line")" "$(field errors "$line")"
 done
 echo "WhoAmI / redis GET = $ratio (goal: at least 0.33)"
+echo "load average before: $load0; after: $(cut -d' ' -f1-3 /proc/loadavg)"

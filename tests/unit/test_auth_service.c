@@ -943,6 +943,23 @@ static void test_delete_account_leaves_nothing(void **state)
 	assert_int_equal(
 	    do_login("ivy@example.org", "ivy's secret", NULL, NULL, NULL),
 	    RPC_UNAUTHENTICATED);
+	/* an account whose row went but whose sessions stayed (a Redis
+	 * failure during deletion): asking again clears them */
+	assert_int_equal(
+	    do_register("Jo", "jo@example.org", "jo's secret", &id, NULL),
+	    RPC_OK);
+	assert_int_equal(
+	    do_login("jo@example.org", "jo's secret", NULL, a, NULL), RPC_OK);
+	assert_int_equal(sql_num("WITH d AS (DELETE FROM users WHERE id = "
+				 "%lld RETURNING 1) SELECT count(*) FROM d",
+				 (long long)id),
+			 1);
+	assert_int_equal(do_whoami(a, NULL, NULL), RPC_OK);
+	q.password = S("jo's secret");
+	assert_int_equal(
+	    call_status("DeleteAccount", &q.base, a, NULL, NULL, 0),
+	    RPC_UNAUTHENTICATED);
+	assert_int_equal(do_whoami(a, NULL, NULL), RPC_UNAUTHENTICATED);
 	/* the email is free again */
 	assert_int_equal(
 	    do_register("Ivy", "ivy@example.org", "new secret!", NULL, NULL),
