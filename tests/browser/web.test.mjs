@@ -8,11 +8,12 @@
 //   SCREENSHOT_DIR   where the screenshots of the main states go
 //   DOC_SCREENSHOT   optional: also write the README's screenshot here
 //   CHROMIUM         optional: the browser (default /usr/bin/chromium)
-//   WAIT_MS          optional: longest wait for one state (default 20000)
+//   WAIT_MS          optional: longest wait for one state (default 30000)
 //
 // Prints TAP. The page must not log a console error (except the failed
 // responses a step provokes on purpose) nor ask any host but the gateway.
 // Every wait is for a state, never a fixed time.
+//   WAIT_MS defaults to 30000: the sanitizer build on a busy machine.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ const BASE = process.env.NAMEGEN_URL;
 const SHOTS = process.env.SCREENSHOT_DIR || 'test-output/screenshots';
 const DOC_SHOT = process.env.DOC_SCREENSHOT || '';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const WAIT_MS = Number(process.env.WAIT_MS || 20000);
+const WAIT_MS = Number(process.env.WAIT_MS || 30000);
 const MODEL_PID = Number(process.env.MODEL_PID || 0);
 const TOTAL_MS = 150000; // the whole test, whatever happens
 
@@ -177,6 +178,27 @@ async function focusVisible(page) {
 	});
 }
 
+// unlabelled lists the visible controls that have no accessible name: an
+// input without a label or aria-label, a button without text or label.
+async function unlabelled(page) {
+	return page.evaluate(() => {
+		const bad = [];
+		const visible = (e) => e.offsetParent !== null || e.getClientRects().length > 0;
+		for (const e of document.querySelectorAll('input, select, textarea, button')) {
+			if (e.type === 'hidden' || e.hidden)
+				continue;
+			const label = (e.labels && [...e.labels].some((l) => l.textContent.trim())) ||
+				(e.getAttribute('aria-label') || '').trim() ||
+				(e.getAttribute('aria-labelledby') || '').trim() ||
+				(e.tagName === 'BUTTON' && e.textContent.trim());
+			// radios hidden behind their labels still count as visible
+			if (!label && (visible(e) || e.type === 'radio'))
+				bad.push(e.outerHTML.slice(0, 100));
+		}
+		return bad;
+	});
+}
+
 // ------------------------------------------------------------ the steps
 async function scenario(browser) {
 	const context = await browser.newContext({
@@ -207,6 +229,8 @@ async function scenario(browser) {
 	check(await page.locator('#account-in').isHidden() && await page.locator('#btn-login').isVisible(),
 		'a new visitor is not logged in', '');
 	await shot(page, 'start');
+	let bad = await unlabelled(page);
+	check(!bad.length, 'every control on the page has a label', bad.join('\n'));
 
 	// 2. Keyboard: the skip link, then every stop shows a focus ring.
 	await page.keyboard.press('Tab');
@@ -271,6 +295,9 @@ async function scenario(browser) {
 	check(knownOk && odds.length === got.length && odds.every((o) => /^1 in [\d,]+$|almost certain|trillion/.test(o)),
 		'each name shows how likely it is and whether it is known', `${badges} / ${odds}`);
 	await shot(page, 'names');
+	bad = await unlabelled(page);
+	check(!bad.length, 'every control added with the names (weights, hearts, "Why?") has a label',
+		bad.join('\n'));
 
 	// 4. Score: "Why?" on a name draws the bar charts.
 	const first = got[0];
@@ -334,6 +361,7 @@ async function scenario(browser) {
 		await waitFavorites(page, [like2, like1]);
 		ok('a second like goes to the top of the favorites');
 		if (DOC_SHOT) {
+			await page.mouse.move(1, 1);
 			await page.evaluate(() => window.scrollTo(0, 0));
 			await page.screenshot({ path: DOC_SHOT });
 		}
@@ -348,6 +376,51 @@ async function scenario(browser) {
 	await waitFavorites(page, [like2, like1]);
 	ok('after a reload, the user is still logged in and finds both favorites');
 	await shot(page, 'favorites');
+
+	// 8b. Paging: ten more favorites (through the API, with this page's
+	// session) make two pages; "Show more" brings the older ones.
+	const extra = Array.from({ length: 10 }, (_, i) => `Pagina${String.fromCharCode(97 + i)}`);
+	const put = await page.evaluate(async (list) => {
+		const codes = [];
+		for (const name of list) {
+			const r = await fetch('/api/v1/me/favorites', {
+				method: 'PUT', headers: { 'Content-Type': 'application/json' },
+				body: JSON.stringify({ name, country: 'IT', gender: 'any' }),
+			});
+			codes.push(r.status);
+		}
+		return codes;
+	}, extra);
+	await page.reload({ waitUntil: 'domcontentloaded' });
+	await loaded(page);
+	await loggedIn(page, USER.username);
+	await page.waitForSelector('#fav-more:not([hidden])', { timeout: WAIT_MS });
+	const page1 = await favoriteNames(page);
+	await page.click('#fav-more');
+	await page.waitForFunction(() => document.querySelectorAll('#favorites .fav').length === 12 &&
+		document.getElementById('fav-more').hidden, null, { timeout: WAIT_MS });
+	const all = await favoriteNames(page);
+	check(put.every((c) => c === 201) && page1.length === 10 &&
+		page1.every((x) => extra.includes(x)) && new Set(all).size === 12 &&
+		all.slice(10).join() === [like2, like1].join(),
+	'favorites come a page at a time, newest first; "Show more" brings the rest',
+	`PUT ${put}; page 1: ${page1}; all: ${all}`);
+	const del = await page.evaluate(async (list) => {
+		const codes = [];
+		for (const name of list) {
+			const r = await fetch('/api/v1/me/favorites', {
+				method: 'DELETE', headers: { 'Content-Type': 'application/json' },
+				body: JSON.stringify({ name, country: 'IT', gender: 'any' }),
+			});
+			codes.push(r.status);
+		}
+		return codes;
+	}, extra);
+	await page.reload({ waitUntil: 'domcontentloaded' });
+	await loaded(page);
+	await loggedIn(page, USER.username);
+	await waitFavorites(page, [like2, like1]);
+	check(del.every((c) => c === 200), 'the extra favorites are removed again', `DELETE ${del}`);
 
 	// 9. Remove one from the favorites panel.
 	await page.click(`#favorites .fav[data-name="${like2}"] .remove`);
@@ -501,6 +574,7 @@ async function scenario(browser) {
 
 // ------------------------------------------------------------------ main
 async function main() {
+	const started = Date.now();
 	mkdirSync(SHOTS, { recursive: true });
 	let browser = null;
 	const guard = setTimeout(() => {
@@ -529,6 +603,7 @@ async function main() {
 	}
 	check(!consoleErrors.length, 'no console errors', consoleErrors.join('\n'));
 	check(!foreign.length, 'no request to any host but the gateway', foreign.join('\n'));
+	console.log(`# the browser part took ${((Date.now() - started) / 1000).toFixed(1)} s`);
 	console.log(`1..${n}`);
 	process.exit(failed ? 1 : 0);
 }
