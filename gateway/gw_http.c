@@ -172,12 +172,13 @@ session_token(struct gw_req *r)
 /* ----------------------------------------------------- static files */
 
 static void
-serve_static(struct gw_req *r)
+serve_static(struct gw_req *r, const char *url)
 {
 	struct gw_static_file f;
 	const char *inm;
 
-	if (gw_static_lookup(&r->ctx->web, r->path, &f) < 0) {
+	/* the whole URL: r->path is cut for logs */
+	if (gw_static_lookup(&r->ctx->web, url, &f) < 0) {
 		gw_req_error(r, 404, "not_found", NULL, "no such page");
 		return;
 	}
@@ -270,7 +271,7 @@ begin(struct gw_req *r, const char *url)
 				     "no such route");
 		} else if (strcmp(r->method, "GET") == 0 ||
 			   strcmp(r->method, "HEAD") == 0) {
-			serve_static(r);
+			serve_static(r, url);
 		} else {
 			gw_req_error(r, 405, "method_not_allowed", NULL,
 				     "only GET and HEAD are allowed here");

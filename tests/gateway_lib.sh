@@ -72,7 +72,8 @@ gw_start_auth() {
 
 # gw_model_is_real says whether the real model worker can run here.
 gw_model_is_real() {
-	[ -x "$BIN/namegen-model" ] && [ -f "$NAMEGEN_ROOT/data/default.model" ]
+	[ -x "$BIN/namegen-model" ] &&
+		[ -f "${MODEL_PATH:-$NAMEGEN_ROOT/data/default.model}" ]
 }
 
 gw_start_model() {

@@ -37,7 +37,7 @@ for p in wrk nginx; do
 	command -v "$p" >/dev/null ||
 		[ -x "/usr/sbin/$p" ] || { echo "bench-http: $p is missing"; exit 1; }
 done
-[ -f data/default.model ] ||
+[ -f "${MODEL_PATH:-data/default.model}" ] ||
 	{ echo "bench-http: data/default.model is missing (make model)"; exit 1; }
 
 services_start >/dev/null ||
