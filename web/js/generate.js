@@ -188,6 +188,17 @@ function render(req, reply) {
 	$('results-status').textContent = text;
 }
 
+// revealResults scrolls the names into view when they landed out of
+// sight (on a phone they are below the form).
+function revealResults() {
+	const title = $('res-title');
+	const r = title.getBoundingClientRect();
+	if (r.top >= 0 && r.top < window.innerHeight)
+		return;
+	const still = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+	title.scrollIntoView({ block: 'start', behavior: still ? 'auto' : 'smooth' });
+}
+
 async function submit(ev) {
 	ev.preventDefault();
 	if (running)
@@ -205,6 +216,7 @@ async function submit(ev) {
 	try {
 		const reply = await api('POST', '/names', req);
 		render(req, reply);
+		revealResults();
 	} catch (err) {
 		$('results-status').textContent = showApiError(err)
 			? 'No names: a setting needs a change (see the form).'
