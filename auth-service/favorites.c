@@ -38,92 +38,61 @@ int auth_fav_cursor_ok(const char *cursor)
 	return fav_cursor_parse(cursor, &us, &id);
 }
 
+/* One statement likes a name: insert it unless there, link it unless
+ * linked, and say which. A name or a like inserted by a concurrent call
+ * that committed after this statement's snapshot is invisible to it, so
+ * it then finds no row; the next attempt, with a new snapshot, sees it. */
+static const char fav_add_sql[] =
+    "WITH n AS (INSERT INTO names (name, country, gender)"
+    " VALUES ($2, $3, $4)"
+    " ON CONFLICT (name, country, gender) DO NOTHING RETURNING id),"
+    " nid AS (SELECT id FROM n UNION ALL"
+    " SELECT id FROM names"
+    " WHERE name = $2 AND country = $3 AND gender = $4 LIMIT 1),"
+    " ins AS (INSERT INTO favorites AS f (user_id, name_id)"
+    " SELECT $1, id FROM nid ON CONFLICT DO NOTHING"
+    " RETURNING f.name_id, " FAV_US " AS us)"
+    " SELECT name_id, true, us FROM ins UNION ALL"
+    " SELECT f.name_id, false, " FAV_US " FROM favorites f, nid"
+    " WHERE f.user_id = $1 AND f.name_id = nid.id"
+    " AND NOT EXISTS (SELECT 1 FROM ins)";
+
+#define FAV_ADD_TRIES 3
+
 int auth_fav_add(PGconn *conn, int64_t user_id, const char *name,
 		 const char *country, int gender, struct auth_fav *fav,
 		 bool *created, char *err, size_t errlen)
 {
-	char uid[24], g[8], nid[24];
-	const char *nparams[3] = {name, country, g};
-	const char *fparams[2] = {uid, nid};
+	char uid[24], g[8];
+	const char *params[4] = {uid, name, country, g};
 	PGresult *res = NULL;
-	int rc;
+	int rc = AUTH_DB_ERROR, tries;
 
 	snprintf(uid, sizeof(uid), "%" PRId64, user_id);
 	snprintf(g, sizeof(g), "%d", gender);
-	rc = auth_db_begin(conn, err, errlen);
-	if (rc != AUTH_DB_OK)
-		return rc;
-
-	/* Insert the name unless there; a concurrent insert of the same
-	 * name makes this wait for it, and the next statement, with a new
-	 * snapshot, sees the row either way. */
-	rc = auth_db_exec(conn,
-			  "INSERT INTO names (name, country, gender)"
-			  " VALUES ($1, $2, $3)"
-			  " ON CONFLICT (name, country, gender) DO NOTHING",
-			  3, nparams, NULL, err, errlen);
-	if (rc != AUTH_DB_OK)
-		goto fail;
-	rc = auth_db_exec(conn,
-			  "SELECT id FROM names"
-			  " WHERE name = $1 AND country = $2 AND gender = $3",
-			  3, nparams, &res, err, errlen);
-	if (rc != AUTH_DB_OK)
-		goto fail;
-	if (PQntuples(res) != 1) {
-		snprintf(err, errlen, "name row vanished");
-		rc = AUTH_DB_ERROR;
-		goto fail;
-	}
-	snprintf(nid, sizeof(nid), "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	res = NULL;
-
-	/* Link it; on a repeat like, report the first like's time. */
-	rc = auth_db_exec(conn,
-			  "WITH ins AS (INSERT INTO favorites AS f"
-			  " (user_id, name_id) VALUES ($1, $2)"
-			  " ON CONFLICT DO NOTHING RETURNING " FAV_US ")"
-			  " SELECT true, * FROM ins UNION ALL"
-			  " SELECT false, " FAV_US " FROM favorites f"
-			  " WHERE f.user_id = $1 AND f.name_id = $2"
-			  " AND NOT EXISTS (SELECT 1 FROM ins)",
-			  2, fparams, &res, err, errlen);
-	if (rc != AUTH_DB_OK)
-		goto fail;
-	if (PQntuples(res) != 1) {
-		/* Linked by a concurrent call whose row our snapshot cannot
-		 * see yet: that call created it, ours did not. */
+	for (tries = 0; tries < FAV_ADD_TRIES; tries++) {
+		rc = auth_db_exec(conn, fav_add_sql, 4, params, &res, err,
+				  errlen);
+		if (rc != AUTH_DB_OK)
+			return rc;
+		if (PQntuples(res) == 1)
+			break;
 		PQclear(res);
 		res = NULL;
-		rc = auth_db_exec(conn,
-				  "SELECT false, " FAV_US " FROM favorites f"
-				  " WHERE f.user_id = $1 AND f.name_id = $2",
-				  2, fparams, &res, err, errlen);
-		if (rc != AUTH_DB_OK)
-			goto fail;
-		if (PQntuples(res) != 1) {
-			snprintf(err, errlen, "favorite row vanished");
-			rc = AUTH_DB_ERROR;
-			goto fail;
-		}
 	}
-	*created = PQgetvalue(res, 0, 0)[0] == 't';
-	fav->created_us = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	fav->name_id = strtoll(nid, NULL, 10);
+	if (!res) {
+		snprintf(err, errlen, "like kept losing races (%d tries)",
+			 FAV_ADD_TRIES);
+		return AUTH_DB_DOWN;
+	}
+	fav->name_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	*created = PQgetvalue(res, 0, 1)[0] == 't';
+	fav->created_us = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
 	snprintf(fav->name, sizeof(fav->name), "%s", name);
 	snprintf(fav->country, sizeof(fav->country), "%s", country);
 	fav->gender = gender;
 	PQclear(res);
-	res = NULL;
-	rc = auth_db_commit(conn, err, errlen);
-	if (rc != AUTH_DB_OK)
-		goto fail;
 	return AUTH_DB_OK;
-fail:
-	PQclear(res);
-	auth_db_rollback(conn);
-	return rc;
 }
 
 int auth_fav_remove(PGconn *conn, int64_t user_id, const char *name,

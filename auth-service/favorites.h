@@ -1,10 +1,11 @@
 /* favorites.h - the names a user likes, newest first.
  *
  * A favorite points at a row of the shared names table (name, country,
- * gender). Adding runs in one transaction: the name is inserted unless
- * present, then linked to the user unless already linked, so liking the
- * same name twice, even from concurrent calls, stores one row. Every
- * query is scoped by the user's id: no user ever sees another's. */
+ * gender). Adding is one statement, so one transaction: the name is
+ * inserted unless present, then linked to the user unless already
+ * linked, so liking the same name twice, even from concurrent calls,
+ * stores one row. Every query is scoped by the user's id: no user ever
+ * sees another's. */
 #ifndef AUTH_FAVORITES_H
 #define AUTH_FAVORITES_H
 
