@@ -11,10 +11,12 @@
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
 
 # free_port prints a TCP port on 127.0.0.1 that nothing listens on now.
+# It stays below Linux's ephemeral range (32768 and up), where outgoing
+# connections take their local ports and could collide with a listener.
 free_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 30000))
+		p=$((10000 + RANDOM % 22000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return
