@@ -9,10 +9,16 @@
 # /healthz and /readyz within Heroku's 60 s, and every process in the
 # "dyno" must exit cleanly within 30 s of the SIGTERM Heroku sends.
 #
-# This machine is Debian 12, not Heroku-24, and has no .apt folder, so the
-# compile builds against the system's packages; deploy/check-aptfile
-# (deploy_aptfile.sh) covers the package list. Runs in the normal build's
-# pass only: the sanitizer pass would repeat the same build.
+# This machine is Debian 12, not Heroku-24, and the apt buildpack does not
+# run here. What it would leave for OpenBLAS is made by hand: the files of
+# the installed OpenBLAS packages copied into BUILD_DIR/.apt as dpkg -x
+# lays them out (no alternatives symlinks), so bin/compile's OpenBLAS
+# handling is exercised: the programs must build against .apt, carry an
+# rpath to /app/.apt/..., and load libopenblas from .apt once .profile.d
+# is sourced (as a dyno does at start). The other libraries come from the
+# system; deploy/check-aptfile (deploy_aptfile.sh) covers the package
+# list. Runs in the normal build's pass only: the sanitizer pass would
+# repeat the same build.
 set -u
 root=${NAMEGEN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$root/tests/lib/tap.sh"
@@ -41,6 +47,17 @@ mkdir -p "$app" "$tmp/cache" "$tmp/env"
 	ok "tracked files copied to a separate build folder" ||
 	not_ok "tracked files copied to a separate build folder"
 
+# OpenBLAS as the apt buildpack would unpack it.
+blas=usr/lib/x86_64-linux-gnu/openblas-pthread
+mkdir -p "$app/.apt"
+for f in $(dpkg -L libopenblas0-pthread libopenblas-pthread-dev); do
+	[ -d "$f" ] || cp -a --parents "$f" "$app/.apt"
+done
+[ -f "$app/.apt/$blas/pkgconfig/openblas.pc" ] &&
+	[ ! -e "$app/.apt/usr/lib/x86_64-linux-gnu/libopenblas.so.0" ] &&
+	ok "OpenBLAS unpacked into .apt without alternatives links" ||
+	not_ok "OpenBLAS unpacked into .apt without alternatives links"
+
 out=$("$app/bin/detect" "$app") &&
 	ok "bin/detect accepts the app ($out)" || not_ok "bin/detect"
 
@@ -54,6 +71,17 @@ fi
 for p in gateway namegen-model auth-service; do
 	check "build/bin/$p is in the slug" test -x "$app/build/bin/$p"
 done
+readelf -d "$app/build/bin/namegen-model" |
+	grep -q "R.*PATH.*/app/.apt/$blas" &&
+	ok "namegen-model has an rpath to /app/.apt/.../openblas-pthread" ||
+	not_ok "namegen-model has an rpath to /app/.apt/.../openblas-pthread" \
+		"$(readelf -d "$app/build/bin/namegen-model" | grep PATH)"
+lib=$(cd "$app" && HOME=$app bash -c '. .profile.d/010_namegen.sh &&
+	ldd build/bin/namegen-model' |
+	sed -n 's/.*libopenblas.so.0 => \([^ ]*\).*/\1/p')
+[ "$lib" = "$app/.apt/$blas/libopenblas.so.0" ] &&
+	ok "with .profile.d sourced, libopenblas loads from .apt" ||
+	not_ok "with .profile.d sourced, libopenblas loads from .apt" "$lib"
 left=$(find "$app/build" -name '*.o' -o -name '*.a' | wc -l)
 [ "$left" -eq 0 ] && ok "no objects left in the slug" ||
 	not_ok "no objects left in the slug" "$left left"
@@ -94,7 +122,8 @@ port=$(free_port)
 cmd=$(sed -n 's/^web: //p' "$app/Procfile")
 (cd "$app" && exec setsid env -u NAMEGEN_BIN HOME="$app" PORT="$port" \
 	NAMEGEN_PROCESSES=one-dyno RPC_SECRET=test-secret-0123456789abcdef \
-	bash -c "$cmd") >"$tmp/web.log" 2>&1 &
+	bash -c "for f in .profile.d/*.sh; do . \"\$f\"; done; $cmd") \
+	>"$tmp/web.log" 2>&1 &
 web=$!
 up=0
 start=$SECONDS
