@@ -423,7 +423,9 @@ async function scenario(browser) {
 	check(del.every((c) => c === 200), 'the extra favorites are removed again', `DELETE ${del}`);
 
 	// 9. Remove one from the favorites panel.
-	await page.click(`#favorites .fav[data-name="${like2}"] .remove`);
+	await page.locator('#favorites .fav').filter({
+		has: page.locator('.fav-name').getByText(like2, { exact: true }),
+	}).locator('.remove').click();
 	await waitFavorites(page, [like1]);
 	ok('removing a favorite takes it off the list');
 

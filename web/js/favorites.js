@@ -12,6 +12,7 @@ const PAGE = 10; // favorites per page (the API allows 1 to 100)
 let items = []; // the pages loaded so far, newest first
 let cursor = null; // next_cursor of the last page loaded, null at the end
 let loading = false;
+let again = false; // a first-page load was asked for while one ran
 const liked = new Set(); // keys of names known to be favorites
 const listeners = new Set();
 
@@ -78,6 +79,7 @@ function render() {
 
 // clear forgets everything (logged out).
 export function clear() {
+	again = false;
 	items = [];
 	cursor = null;
 	liked.clear();
@@ -85,10 +87,16 @@ export function clear() {
 	likedChanged();
 }
 
-// load fetches the first page (more=false) or the next one.
+// load fetches the first page (more=false) or the next one. A first-page
+// load asked for while another load runs happens when that one ends, so
+// a like made meanwhile is never missed.
 export async function load(more = false) {
-	if (loading || !session.currentUser())
+	if (!session.currentUser())
 		return;
+	if (loading) {
+		again = again || !more;
+		return;
+	}
 	loading = true;
 	const button = $('fav-more');
 	if (more)
@@ -117,6 +125,10 @@ export async function load(more = false) {
 		loading = false;
 		setBusy(button, false);
 		$('favorites').removeAttribute('aria-busy');
+		if (again) {
+			again = false;
+			load(false);
+		}
 	}
 }
 

@@ -155,7 +155,19 @@ function setupDialogs() {
 	dialogs.register = setupDialog('dlg-register', {
 		busyText: 'Creating…',
 		onSubmit: async (v) => {
-			await session.register(v.username.trim(), v.email.trim(), v.password);
+			const email = v.email.trim();
+			await session.register(v.username.trim(), email, v.password);
+			try {
+				await session.login(email, v.password);
+			} catch (err) {
+				// the account exists: a retry here would say so, so
+				// the login dialog takes over (a pending like stays)
+				setTimeout(() => dialogs.login.open({
+					values: { email },
+					note: `Your account is ready, but logging in failed: ${err.message}`,
+				}), 0);
+				return;
+			}
 			notice('Welcome! Your account is ready.');
 			await keepPending();
 		},
@@ -215,6 +227,14 @@ async function loadMeta() {
 }
 
 async function start() {
+	// Until the countries are in, Generate has nothing to ask for.
+	$('gen-form').addEventListener('submit', (ev) => {
+		ev.preventDefault();
+		if (document.body.dataset.ready !== 'true') {
+			$('gen-error').textContent = 'The countries are not loaded yet.';
+			$('gen-error').hidden = false;
+		}
+	});
 	favorites.init();
 	score.init();
 	setupDialogs();

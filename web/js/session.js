@@ -71,10 +71,9 @@ export async function login(email, password) {
 	return user;
 }
 
-// register creates the account, then logs in with it.
+// register creates the account (it does not log in).
 export async function register(username, email, password) {
 	await api('POST', '/users', { username, email, password });
-	return login(email, password);
 }
 
 export async function logout() {
