@@ -282,12 +282,19 @@ static int main_serve(const struct main_cfg *c)
 	log_info("stopping", "signal=%d", si.si_signo);
 	pending = rpc_server_drain(srv, MAIN_DRAIN_MS);
 	if (pending > 0)
-		log_warn("calls abandoned at shutdown", "pending=%d", pending);
+		log_warn("calls still pending at shutdown", "pending=%d",
+			 pending);
 stopped:
 	rc = 0;
 out:
-	/* The pool first: its jobs may still complete calls. */
+	/* What may still complete calls goes while the server is there:
+	 * queued hashes (refused now), then the Redis pipeline. Handlers
+	 * still running then find Redis refusing, and the server joins
+	 * them before the pools they use are freed. */
+	atomic_store(&svc.stopping, true);
 	auth_pool_free(pool);
+	if (redis)
+		auth_redis_stop_pipeline(redis);
 	rpc_server_free(srv);
 	auth_redis_close(redis);
 	auth_db_close(db);

@@ -604,26 +604,40 @@ fail:
 	return -1;
 }
 
-void auth_redis_close(struct auth_redis *r)
+void auth_redis_stop_pipeline(struct auth_redis *r)
 {
 	struct redis_job *j;
-	int i;
 
-	if (!r)
-		return;
 	pthread_mutex_lock(&r->lock);
 	r->pipe_stopping = true;
 	pthread_cond_broadcast(&r->pipe_cv);
 	pthread_mutex_unlock(&r->lock);
 	if (r->pipe_started)
 		pthread_join(r->pipe_thread, NULL);
-	while ((j = r->qhead) != NULL) {
-		r->qhead = j->next;
+	r->pipe_started = false;
+	pthread_mutex_lock(&r->lock);
+	j = r->qhead;
+	r->qhead = r->qtail = NULL;
+	r->qlen = 0;
+	pthread_mutex_unlock(&r->lock);
+	while (j) {
+		struct redis_job *next = j->next;
+
 		j->cb(j->arg, NULL, "the Redis client is closing");
 		redisFreeCommand(j->cmd);
 		free(j);
+		j = next;
 	}
 	redis_conn_close(&r->pipe_conn);
+}
+
+void auth_redis_close(struct auth_redis *r)
+{
+	int i;
+
+	if (!r)
+		return;
+	auth_redis_stop_pipeline(r);
 	for (i = 0; r->conns && i < r->pool_size; i++)
 		redis_conn_close(&r->conns[i]);
 	free(r->conns);

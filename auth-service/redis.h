@@ -88,6 +88,12 @@ int auth_redis_submit(struct auth_redis *r, const struct auth_redis_cmd *cmd,
 		      int timeout_ms, auth_redis_cb cb, void *arg, char *err,
 		      size_t errlen);
 
+/* auth_redis_stop_pipeline ends the pipeline thread: the batch in
+ * progress completes, commands still queued get their callback with an
+ * error, and later submits fail. For shutdown, while the callbacks'
+ * callers still exist. */
+void auth_redis_stop_pipeline(struct auth_redis *r);
+
 /* auth_redis_ping checks that Redis answers PING. Returns 0 or -1 with a
  * sentence in err. */
 int auth_redis_ping(struct auth_redis *r, int timeout_ms, char *err,

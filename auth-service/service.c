@@ -434,10 +434,16 @@ static void svc_job_run(void *arg)
 {
 	struct svc_job *job = arg;
 
-	/* A call whose caller gave up is not worth a hash. */
+	/* A call whose caller gave up is not worth a hash, nor one queued
+	 * when the service began to stop. */
 	if (rpc_call_expired(job->call)) {
 		rpc_call_fail(job->call, RPC_DEADLINE_EXCEEDED,
 			      "the call's deadline passed");
+		goto out;
+	}
+	if (atomic_load(&job->svc->stopping)) {
+		rpc_call_fail(job->call, RPC_UNAVAILABLE,
+			      "the service is stopping; try again");
 		goto out;
 	}
 	switch (job->kind) {

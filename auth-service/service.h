@@ -10,6 +10,8 @@
 #ifndef AUTH_SERVICE_H
 #define AUTH_SERVICE_H
 
+#include <stdatomic.h>
+
 #include "namegen.pb-c.h"
 
 #include "auth-service/db.h"
@@ -28,6 +30,8 @@ struct auth_svc {
 	struct auth_pool *hash_pool;
 	struct auth_rate rate;
 	struct auth_session_policy session;
+	/* Set at shutdown: hashes still queued are refused. */
+	atomic_bool stopping;
 };
 
 /* auth_svc_init fills in the handlers; the other fields are the
