@@ -7,8 +7,8 @@
 
 struct adam {
 	size_t n;
-	float *m;         // (n) first moment, owned
-	float *v;         // (n) second moment, owned
+	float *m; // (n) first moment, owned
+	float *v; // (n) second moment, owned
 	long steps;
 	float beta1, beta2, eps, weight_decay;
 };

@@ -90,8 +90,8 @@ static int cmp_u32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int alphabet_init(struct alphabet *a, const uint32_t *cps, size_t n,
-		  char *err, size_t errlen)
+int alphabet_init(struct alphabet *a, const uint32_t *cps, size_t n, char *err,
+		  size_t errlen)
 {
 	uint32_t *sorted = NULL;
 	size_t i;
@@ -175,10 +175,11 @@ int alphabet_encode(const struct alphabet *a, const char *s, size_t len,
 			char c[5];
 
 			(void)alphabet_encode_cp(cp, c);
-			snprintf(err, errlen,
-				 "the character \"%s\" (U+%04X) at byte %zu is "
-				 "not in the model's alphabet",
-				 c, (unsigned)cp, off);
+			snprintf(
+			    err, errlen,
+			    "the character \"%s\" (U+%04X) at byte %zu is "
+			    "not in the model's alphabet",
+			    c, (unsigned)cp, off);
 			return -1;
 		}
 		if (count == max) {
@@ -199,8 +200,8 @@ const char *alphabet_utf8(const struct alphabet *a, int tok)
 	return a->utf8[tok - 1];
 }
 
-int alphabet_decode_tokens(const struct alphabet *a, const int *tokens,
-			   int n, char *out, size_t size)
+int alphabet_decode_tokens(const struct alphabet *a, const int *tokens, int n,
+			   char *out, size_t size)
 {
 	size_t used = 0;
 	int i;

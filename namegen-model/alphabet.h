@@ -11,12 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ALPHABET_MAX 1024  /* characters, not counting the boundary */
+#define ALPHABET_MAX 1024 /* characters, not counting the boundary */
 
 struct alphabet {
-	int size;                       /* characters; tokens are 0..size */
-	uint32_t cp[ALPHABET_MAX];      /* code points, ascending */
-	char utf8[ALPHABET_MAX][5];     /* each one NUL-terminated */
+	int size;		    /* characters; tokens are 0..size */
+	uint32_t cp[ALPHABET_MAX];  /* code points, ascending */
+	char utf8[ALPHABET_MAX][5]; /* each one NUL-terminated */
 };
 
 /* alphabet_decode reads one character from s (len bytes available) into
@@ -32,8 +32,8 @@ int alphabet_encode_cp(uint32_t cp, char *out);
 /* alphabet_init sets a to the n code points of cps (any order, duplicates
  * allowed). Returns 0, or -1 with a sentence in err when there are more
  * than ALPHABET_MAX distinct ones or one is not a valid character. */
-int alphabet_init(struct alphabet *a, const uint32_t *cps, size_t n,
-		  char *err, size_t errlen);
+int alphabet_init(struct alphabet *a, const uint32_t *cps, size_t n, char *err,
+		  size_t errlen);
 
 /* alphabet_token returns the token of cp, or -1 when a lacks it. */
 int alphabet_token(const struct alphabet *a, uint32_t cp);
@@ -52,7 +52,7 @@ const char *alphabet_utf8(const struct alphabet *a, int tok);
 /* alphabet_decode_tokens writes the UTF-8 of tokens[0..n) into out (size
  * bytes, NUL-terminated). Returns the byte length, or -1 if it does not
  * fit or a token is out of range. */
-int alphabet_decode_tokens(const struct alphabet *a, const int *tokens,
-			   int n, char *out, size_t size);
+int alphabet_decode_tokens(const struct alphabet *a, const int *tokens, int n,
+			   char *out, size_t size);
 
 #endif /* NAMEGEN_MODEL_ALPHABET_H */

@@ -93,8 +93,8 @@ static void drop(float *x, float *mask, size_t n, float p,
 		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 		z ^= z >> 31;
-		mask[i] = (float)((z >> 40) * (1.0 / 16777216.0)) < p ? 0.0f
-								      : keep;
+		mask[i] =
+		    (float)((z >> 40) * (1.0 / 16777216.0)) < p ? 0.0f : keep;
 		x[i] *= mask[i];
 	}
 }
@@ -115,24 +115,23 @@ static void embed(struct bptt *w, const struct gru_params *p)
 			x += d->emb_char;
 			if (d->countries > 0) {
 				memcpy(x,
-				       p->country_emb +
-					       (size_t)w->country[b] *
-						       d->emb_country,
+				       p->country_emb + (size_t)w->country[b] *
+							    d->emb_country,
 				       d->emb_country * sizeof(float));
 				x += d->emb_country;
 			}
 			if (d->genders > 0)
 				memcpy(x,
 				       p->gender_emb + (size_t)w->gender[b] *
-							       d->emb_gender,
+							   d->emb_gender,
 				       d->emb_gender * sizeof(float));
 		}
 	}
 }
 
 /* layer_forward runs layer l over all steps. x (T*B, In) is its input. */
-static void layer_forward(struct bptt *w, const struct gru_params *p,
-			  int l, const float *x)
+static void layer_forward(struct bptt *w, const struct gru_params *p, int l,
+			  const float *x)
 {
 	const struct gru_layer *pl = &p->layer[l];
 	struct bptt_layer *ly = &w->layer[l];
@@ -165,7 +164,8 @@ static void layer_forward(struct bptt *w, const struct gru_params *p,
 				float r = sigmoid(gi[j] + gh[j] + pl->b_hh[j]);
 				float z = sigmoid(gi[hd + j] + gh[hd + j] +
 						  pl->b_hh[hd + j]);
-				float hn = gh[2 * hd + j] + pl->b_hh[2 * hd + j];
+				float hn =
+				    gh[2 * hd + j] + pl->b_hh[2 * hd + j];
 				float n = tanhf(gi[2 * hd + j] + r * hn);
 
 				ly->r[k] = r;
@@ -173,8 +173,8 @@ static void layer_forward(struct bptt *w, const struct gru_params *p,
 				ly->hn[k] = hn;
 				ly->n[k] = n;
 				hnext[(size_t)b * hd + j] =
-					(1.0f - z) * n +
-					z * hprev[(size_t)b * hd + j];
+				    (1.0f - z) * n +
+				    z * hprev[(size_t)b * hd + j];
 			}
 		}
 	}
@@ -202,9 +202,9 @@ double bptt_forward(struct bptt *w, const struct gru_params *p, int batch,
 		drop(w->x0, w->mask_x, (size_t)tb * gru_input_size(d, 0),
 		     w->dropout, &w->rng);
 	for (l = 0; l < d->layers; l++)
-		layer_forward(w, p, l,
-			      l == 0 ? w->x0
-				     : w->layer[l - 1].hs + (size_t)batch * hd);
+		layer_forward(
+		    w, p, l,
+		    l == 0 ? w->x0 : w->layer[l - 1].hs + (size_t)batch * hd);
 
 	// logits = h_last W_out^T + b_out  (T*B, V), then softmax in place.
 	hlast = w->layer[d->layers - 1].hs + (size_t)batch * hd;
@@ -301,8 +301,8 @@ static void layer_backward(struct bptt *w, const struct gru_params *p,
 	// The weight gradients of all steps at once.
 	mm_gemm(w->ref, true, false, h3, hd, tb, 1.0f, w->dgh, h3, ly->hs, hd,
 		1.0f, gl->w_hh, hd);
-	mm_gemm(w->ref, true, false, h3, in, tb, 1.0f, w->dgi, h3, x, in,
-		1.0f, gl->w_ih, in);
+	mm_gemm(w->ref, true, false, h3, in, tb, 1.0f, w->dgi, h3, x, in, 1.0f,
+		gl->w_ih, in);
 	colsum_add(gl->b_hh, w->dgh, tb, h3);
 	colsum_add(gl->b_ih, w->dgi, tb, h3);
 	mm_gemm(w->ref, false, false, tb, in, h3, 1.0f, w->dgi, h3, pl->w_ih,
@@ -318,10 +318,10 @@ static void embed_backward(struct bptt *w, struct gru_params *g)
 	for (t = 0; t < w->steps; t++) {
 		for (b = 0; b < w->batch; b++) {
 			const float *dx =
-				w->dx + ((size_t)t * w->batch + b) * in0;
-			float *ge = g->char_emb +
-				    (size_t)w->inputs[t * w->batch + b] *
-					    d->emb_char;
+			    w->dx + ((size_t)t * w->batch + b) * in0;
+			float *ge =
+			    g->char_emb +
+			    (size_t)w->inputs[t * w->batch + b] * d->emb_char;
 
 			for (j = 0; j < d->emb_char; j++)
 				ge[j] += dx[j];
@@ -349,10 +349,9 @@ void bptt_backward(struct bptt *w, const struct gru_params *p,
 	const struct gru_dims *d = &w->d;
 	int hd = d->hidden, v = d->vocab, bsz = w->batch;
 	int tb = bsz * w->steps, l, i;
-	const float *hlast = w->dropout > 0
-				     ? w->hdrop
-				     : w->layer[d->layers - 1].hs +
-					       (size_t)bsz * hd;
+	const float *hlast =
+	    w->dropout > 0 ? w->hdrop
+			   : w->layer[d->layers - 1].hs + (size_t)bsz * hd;
 
 	// d(loss)/d(logits) = scale * (softmax - onehot); padding rows are 0.
 	for (i = 0; i < tb; i++) {
@@ -377,8 +376,8 @@ void bptt_backward(struct bptt *w, const struct gru_params *p,
 
 	// Down the layers; a layer's input gradient is the one below's dh.
 	for (l = d->layers - 1; l >= 0; l--) {
-		const float *x = l == 0 ? w->x0
-					: w->layer[l - 1].hs + (size_t)bsz * hd;
+		const float *x =
+		    l == 0 ? w->x0 : w->layer[l - 1].hs + (size_t)bsz * hd;
 
 		layer_backward(w, p, grad, l, x, l == 0 ? w->dx : w->dh);
 	}

@@ -30,22 +30,22 @@ struct bptt_layer {
 struct bptt {
 	struct gru_dims d;
 	int max_batch, max_steps;
-	bool ref;        // plain loops instead of cblas (tests)
-	float dropout;   // training only: drop rate of inputs and outputs
+	bool ref;      // plain loops instead of cblas (tests)
+	float dropout; // training only: drop rate of inputs and outputs
 	unsigned long long rng; // dropout masks, explicit state
-	float *block;    // owns every array below
-	float *x0;       // (T, B, In0) layer 0 inputs: embeddings
+	float *block;		// owns every array below
+	float *x0;		// (T, B, In0) layer 0 inputs: embeddings
 	struct bptt_layer layer[GRU_MAX_LAYERS];
-	float *probs;    // (T, B, V) softmax, then d(loss)/d(logits)
-	float *dh;       // (T, B, H) d(loss)/d(layer outputs)
-	float *dgi;      // (T, B, 3H)
-	float *dgh;      // (T, B, 3H)
-	float *dcarry;   // (B, H) gradient flowing back through time
-	float *dx;       // (T, B, In0)
-	float *tmp;      // (B, 3H)
-	float *mask_x;   // (T, B, In0) dropout mask: 0 or 1/(1-p)
-	float *mask_h;   // (T, B, H) dropout mask of the last layer
-	float *hdrop;    // (T, B, H) last layer's output after dropout
+	float *probs;  // (T, B, V) softmax, then d(loss)/d(logits)
+	float *dh;     // (T, B, H) d(loss)/d(layer outputs)
+	float *dgi;    // (T, B, 3H)
+	float *dgh;    // (T, B, 3H)
+	float *dcarry; // (B, H) gradient flowing back through time
+	float *dx;     // (T, B, In0)
+	float *tmp;    // (B, 3H)
+	float *mask_x; // (T, B, In0) dropout mask: 0 or 1/(1-p)
+	float *mask_h; // (T, B, H) dropout mask of the last layer
+	float *hdrop;  // (T, B, H) last layer's output after dropout
 	// The batch of the last forward, kept for backward.
 	int batch, steps;
 	const int *inputs, *targets, *country, *gender;

@@ -35,7 +35,7 @@ uint64_t dataset_fnv1a64(uint64_t h, const void *p, size_t len)
 }
 
 static void bad_line(struct reader *r, size_t line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void bad_line(struct reader *r, size_t line, const char *fmt, ...)
 {
@@ -95,8 +95,8 @@ static int read_header(struct reader *r, const char *line, size_t len)
 	}
 	r->columns = n;
 	return r->col_country >= 0 && r->col_gender >= 0 && r->col_name >= 0
-		       ? 0
-		       : -1;
+		   ? 0
+		   : -1;
 }
 
 /* check_name returns NULL when name is acceptable, else why not. */
@@ -184,8 +184,8 @@ static void add_line(struct reader *r, const char *line, size_t len,
 				 "country \"%.*s\" is not a code of 2 or 3 "
 				 "capital letters",
 				 (int)(flen[r->col_country] > 16
-					       ? 16
-					       : flen[r->col_country]),
+					   ? 16
+					   : flen[r->col_country]),
 				 field[r->col_country]);
 			return;
 		}
@@ -203,8 +203,8 @@ static void add_line(struct reader *r, const char *line, size_t len,
 			bad_line(r, lineno,
 				 "unknown gender \"%.*s\" (expected F or M)",
 				 (int)(flen[r->col_gender] > 16
-					       ? 16
-					       : flen[r->col_gender]),
+					   ? 16
+					   : flen[r->col_gender]),
 				 field[r->col_gender]);
 			return;
 		}
@@ -324,7 +324,7 @@ int dataset_parse(struct dataset *ds, const char *buf, size_t len,
 		if (ll == 0)
 			continue;
 		add_line(&r, line, ll, lineno, &pool_used);
-check_bad:
+	check_bad:
 		if (ds->bad_lines > max_bad) {
 			snprintf(err, errlen,
 				 "%s: more than %zu bad lines (the last at "
@@ -364,8 +364,9 @@ long dataset_file_read(const char *path, size_t max, char **out, char *err,
 		goto out;
 	}
 	if ((size_t)size > max) {
-		snprintf(err, errlen, "%s: %ld bytes, more than the %zu allowed",
-			 path, size, max);
+		snprintf(err, errlen,
+			 "%s: %ld bytes, more than the %zu allowed", path,
+			 size, max);
 		goto out;
 	}
 	buf = malloc((size_t)size + 1);
@@ -401,8 +402,8 @@ int dataset_load(struct dataset *ds, const char *path,
 	len = dataset_file_read(path, DATASET_MAX_BYTES, &buf, err, errlen);
 	if (len < 0)
 		return -1;
-	rc = dataset_parse(ds, buf, (size_t)len, path, format, max_bad,
-			   report, arg, err, errlen);
+	rc = dataset_parse(ds, buf, (size_t)len, path, format, max_bad, report,
+			   arg, err, errlen);
 	free(buf);
 	return rc;
 }

@@ -15,38 +15,38 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DATASET_MAX_BYTES (64u << 20)  /* a larger file is refused */
-#define DATASET_MAX_LINE 4096          /* bytes in one line */
-#define DATASET_MAX_NAME_CHARS 32      /* characters in one name */
+#define DATASET_MAX_BYTES      (64u << 20) /* a larger file is refused */
+#define DATASET_MAX_LINE       4096	   /* bytes in one line */
+#define DATASET_MAX_NAME_CHARS 32	   /* characters in one name */
 #define DATASET_MAX_NAME_BYTES (4 * DATASET_MAX_NAME_CHARS)
-#define DATASET_MAX_COUNTRIES 256
-#define DATASET_ERR_MAX 512
+#define DATASET_MAX_COUNTRIES  256
+#define DATASET_ERR_MAX	       512
 
 enum dataset_format {
-	DATASET_AUTO,   /* TSV when the first line is a header naming
-			   country, gender and name; plain otherwise */
+	DATASET_AUTO, /* TSV when the first line is a header naming
+			 country, gender and name; plain otherwise */
 	DATASET_TSV,
 	DATASET_PLAIN
 };
 
 struct dataset_name {
-	uint32_t off;      /* of the name's bytes in the pool */
-	uint16_t len;      /* bytes, <= DATASET_MAX_NAME_BYTES */
-	int16_t country;   /* index into codes, or -1 (plain file) */
-	int8_t gender;     /* enum gru_gender: 0 F, 1 M, -1 (plain file) */
-	uint32_t line;     /* 1-based line in the file */
+	uint32_t off;	 /* of the name's bytes in the pool */
+	uint16_t len;	 /* bytes, <= DATASET_MAX_NAME_BYTES */
+	int16_t country; /* index into codes, or -1 (plain file) */
+	int8_t gender;	 /* enum gru_gender: 0 F, 1 M, -1 (plain file) */
+	uint32_t line;	 /* 1-based line in the file */
 };
 
 struct dataset {
-	struct dataset_name *names;  /* in file order */
+	struct dataset_name *names; /* in file order */
 	size_t count;
-	char *pool;                  /* the names' bytes, NUL after each */
-	int conditioned;             /* 1 for a TSV, 0 for a plain file */
-	int countries;               /* distinct codes, sorted */
+	char *pool;	 /* the names' bytes, NUL after each */
+	int conditioned; /* 1 for a TSV, 0 for a plain file */
+	int countries;	 /* distinct codes, sorted */
 	char codes[DATASET_MAX_COUNTRIES][4];
-	size_t lines;                /* lines read, header included */
-	size_t bad_lines;            /* reported and skipped */
-	uint64_t checksum;           /* FNV-1a 64 of the whole input */
+	size_t lines;	   /* lines read, header included */
+	size_t bad_lines;  /* reported and skipped */
+	uint64_t checksum; /* FNV-1a 64 of the whole input */
 };
 
 /* dataset_report_fn receives each problem, e.g. "names.tsv:12: unknown

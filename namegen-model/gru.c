@@ -181,9 +181,8 @@ int gru_init(struct gru *g, const struct gru_params *p)
 	// Each table is its embedding times its slice of layer 0's w_ih.
 	table_rows(g->in_char, d->vocab, p->char_emb, d->emb_char,
 		   p->layer[0].w_ih, in, 0, h3, p->layer[0].b_ih);
-	table_rows(g->in_country, d->countries, p->country_emb,
-		   d->emb_country, p->layer[0].w_ih, in, d->emb_char, h3,
-		   NULL);
+	table_rows(g->in_country, d->countries, p->country_emb, d->emb_country,
+		   p->layer[0].w_ih, in, d->emb_char, h3, NULL);
 	table_rows(g->in_gender, d->genders, p->gender_emb, d->emb_gender,
 		   p->layer[0].w_ih, in, d->emb_char + d->emb_country, h3,
 		   NULL);
@@ -282,14 +281,14 @@ static float sigmoid(float x)
 
 /* step runs one step with cblas or plain loops. tokens may be NULL, then
  * every sequence reads token tok. */
-static void step(bool ref, const struct gru *g, int batch,
-		 const int *tokens, int tok, const float *cond, float *h,
-		 float *logits, float *scratch)
+static void step(bool ref, const struct gru *g, int batch, const int *tokens,
+		 int tok, const float *cond, float *h, float *logits,
+		 float *scratch)
 {
 	const struct gru_params *p = g->p;
 	int hd = g->d.hidden, h3 = 3 * hd, ld = g->d.layers * hd;
 	int v = g->d.vocab, l, b, j;
-	float *gh = scratch;                      // (B, 3H)
+	float *gh = scratch;			  // (B, 3H)
 	float *gi = scratch + (size_t)batch * h3; // (B, 3H), layers > 0
 
 	for (l = 0; l < g->d.layers; l++) {
@@ -327,12 +326,13 @@ static void step(bool ref, const struct gru *g, int batch,
 			for (j = 0; j < hd; j++) {
 				float r = sigmoid(xa[j] + xb[j] + ghb[j] +
 						  ly->b_hh[j]);
-				float z = sigmoid(xa[hd + j] + xb[hd + j] +
-						  ghb[hd + j] + ly->b_hh[hd + j]);
-				float n = tanhf(xa[2 * hd + j] +
-						xb[2 * hd + j] +
-						r * (ghb[2 * hd + j] +
-						     ly->b_hh[2 * hd + j]));
+				float z =
+				    sigmoid(xa[hd + j] + xb[hd + j] +
+					    ghb[hd + j] + ly->b_hh[hd + j]);
+				float n =
+				    tanhf(xa[2 * hd + j] + xb[2 * hd + j] +
+					  r * (ghb[2 * hd + j] +
+					       ly->b_hh[2 * hd + j]));
 
 				hb[j] = (1.0f - z) * n + z * hb[j];
 			}
@@ -391,8 +391,8 @@ void gru_score(const struct gru *g, int n, const float *conds,
 	       const int *tokens, int len, double *logp, float *scratch)
 {
 	int v = g->d.vocab, i, t;
-	float *h = scratch;                                   // (n, L*H)
-	float *logits = h + (size_t)n * gru_state_size(g);    // (n, V)
+	float *h = scratch;				   // (n, L*H)
+	float *logits = h + (size_t)n * gru_state_size(g); // (n, V)
 	float *work = logits + (size_t)n * v;
 
 	gru_state_reset(g, n, h);

@@ -35,28 +35,28 @@
 
 #include <stddef.h>
 
-#define GRU_MAX_LAYERS 2
-#define GRU_MAX_HIDDEN 2048
-#define GRU_MAX_EMB 1024
-#define GRU_MAX_VOCAB 1025   /* alphabet (ALPHABET_MAX) + boundary */
+#define GRU_MAX_LAYERS	  2
+#define GRU_MAX_HIDDEN	  2048
+#define GRU_MAX_EMB	  1024
+#define GRU_MAX_VOCAB	  1025 /* alphabet (ALPHABET_MAX) + boundary */
 #define GRU_MAX_COUNTRIES 256
-#define GRU_MAX_BATCH 4096
+#define GRU_MAX_BATCH	  4096
 
-#define GRU_BOUNDARY 0       /* start token as input, end token as output */
+#define GRU_BOUNDARY 0 /* start token as input, end token as output */
 
 /* Genders as stored in the model; GRU_GENDER_ANY (open) means the mean of
  * both rows. */
 enum gru_gender { GRU_GENDER_ANY = -1, GRU_GENDER_F = 0, GRU_GENDER_M = 1 };
 
 struct gru_dims {
-	int vocab;       /* V: alphabet size + 1 (the boundary token) */
-	int countries;   /* C: 0 for an unconditioned model */
-	int genders;     /* G: 0 (unconditioned) or 2 (F, M) */
-	int emb_char;    /* Ec */
+	int vocab;	 /* V: alphabet size + 1 (the boundary token) */
+	int countries;	 /* C: 0 for an unconditioned model */
+	int genders;	 /* G: 0 (unconditioned) or 2 (F, M) */
+	int emb_char;	 /* Ec */
 	int emb_country; /* Ek: 0 when countries == 0 */
-	int emb_gender;  /* Eg: 0 when genders == 0 */
-	int hidden;      /* H */
-	int layers;      /* L: 1 or 2 */
+	int emb_gender;	 /* Eg: 0 when genders == 0 */
+	int hidden;	 /* H */
+	int layers;	 /* L: 1 or 2 */
 };
 
 /* The trainable tensors, all cut from one float block in this order
@@ -70,13 +70,13 @@ struct gru_layer {
 
 struct gru_params {
 	struct gru_dims d;
-	float *data;           // the block, gru_param_count(&d) floats
-	float *char_emb;       // (V, Ec)
-	float *country_emb;    // (C, Ek)
-	float *gender_emb;     // (G, Eg)
+	float *data;	    // the block, gru_param_count(&d) floats
+	float *char_emb;    // (V, Ec)
+	float *country_emb; // (C, Ek)
+	float *gender_emb;  // (G, Eg)
 	struct gru_layer layer[GRU_MAX_LAYERS];
-	float *w_out;          // (V, H)
-	float *b_out;          // (V)
+	float *w_out; // (V, H)
+	float *b_out; // (V)
 };
 
 /* gru_dims_check returns 0 when d describes a network this code can run
@@ -105,10 +105,10 @@ void gru_params_init(struct gru_params *p, unsigned long long seed);
 struct gru {
 	struct gru_dims d;
 	const struct gru_params *p; // borrowed: must outlive the gru
-	float *tables;              // owned: in_char, in_country, in_gender
-	float *in_char;             // (V, 3H), includes layer 0's b_ih
-	float *in_country;          // (C, 3H)
-	float *in_gender;           // (G, 3H)
+	float *tables;		    // owned: in_char, in_country, in_gender
+	float *in_char;		    // (V, 3H), includes layer 0's b_ih
+	float *in_country;	    // (C, 3H)
+	float *in_gender;	    // (G, 3H)
 };
 
 /* gru_init builds g from p (which must stay alive and unchanged while g is

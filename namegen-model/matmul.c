@@ -23,12 +23,11 @@ static void gemm_ref(bool ta, bool tb, int m, int n, int k, float alpha,
 				s += (double)x * y;
 			}
 			c[(size_t)i * ldc + j] =
-				(float)(alpha * s +
-					(beta == 0.0f
-						 ? 0.0
-						 : (double)beta *
-							   c[(size_t)i * ldc +
-							     j]));
+			    (float)(alpha * s +
+				    (beta == 0.0f
+					 ? 0.0
+					 : (double)beta *
+					       c[(size_t)i * ldc + j]));
 		}
 	}
 }
@@ -48,16 +47,16 @@ void mm_gemm(bool ref, bool ta, bool tb, int m, int n, int k, float alpha,
 		    ldb, beta, c, ldc);
 }
 
-void mm_gemv(bool ref, int m, int n, const float *a, int lda,
-	     const float *x, float *y)
+void mm_gemv(bool ref, int m, int n, const float *a, int lda, const float *x,
+	     float *y)
 {
 	int i, j;
 
 	if (m == 0)
 		return;
 	if (!ref && n > 0) {
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, m, n, 1.0f, a, lda,
-			    x, 1, 0.0f, y, 1);
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, m, n, 1.0f, a, lda, x,
+			    1, 0.0f, y, 1);
 		return;
 	}
 	for (i = 0; i < m; i++) {

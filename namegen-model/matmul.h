@@ -18,7 +18,7 @@ void mm_gemm(bool ref, bool ta, bool tb, int m, int n, int k, float alpha,
 
 /* mm_gemv computes y = A x for A (M, N) with leading dimension lda, x (N)
  * and y (M): cblas_sgemv, or plain loops with ref true. */
-void mm_gemv(bool ref, int m, int n, const float *a, int lda,
-	     const float *x, float *y);
+void mm_gemv(bool ref, int m, int n, const float *a, int lda, const float *x,
+	     float *y);
 
 #endif /* NAMEGEN_MODEL_MATMUL_H */

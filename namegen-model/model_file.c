@@ -11,19 +11,19 @@
 #include "namegen-model/dataset.h"
 
 /* Bytes before the dimensions: magic, version, file size. */
-#define HEAD_BYTES (8 + 4 + 8)
+#define HEAD_BYTES     (8 + 4 + 8)
 #define CHECKSUM_BYTES 8
 
 struct model {
-	float *data;                  // the parameter block, owned
-	struct gru_params params;     // cut from data
+	float *data;		  // the parameter block, owned
+	struct gru_params params; // cut from data
 	struct gru gru;
 	struct alphabet alphabet;
 	struct model_country *countries; // (countries), owned
 	struct model_meta meta;
 	int max_length;
-	char *pool;                   // training names, NUL after each
-	uint32_t *name_off;           // (n_names) sorted by bytes
+	char *pool;	    // training names, NUL after each
+	uint32_t *name_off; // (n_names) sorted by bytes
 	size_t n_names;
 };
 
@@ -174,8 +174,8 @@ int model_write(const struct model *m, void **buf, size_t *len, char *err,
 	// Patch the size in, then seal everything with the checksum.
 	for (k = 0; k < 8; k++)
 		w.buf[12 + k] =
-			(unsigned char)((uint64_t)(w.len + CHECKSUM_BYTES) >>
-					(8 * k));
+		    (unsigned char)((uint64_t)(w.len + CHECKSUM_BYTES) >>
+				    (8 * k));
 	sum = dataset_fnv1a64(DATASET_FNV_SEED, w.buf, w.len);
 	put_u64(&w, sum);
 	if (w.failed) {
@@ -293,7 +293,7 @@ static int set_names(struct model *m, const char *const *names, size_t n,
 
 		if (m->n_names > 0 &&
 		    strcmp(m->pool + m->name_off[m->n_names - 1], sorted[i]) ==
-			    0)
+			0)
 			continue;
 		m->name_off[m->n_names++] = (uint32_t)used;
 		memcpy(m->pool + used, sorted[i], len + 1);
@@ -314,8 +314,8 @@ static void set_version(struct model *m, uint64_t sum)
 		 MODEL_FORMAT_VERSION, (unsigned)(sum >> 32));
 }
 
-static int model_alloc(struct model **out, const struct gru_dims *d,
-		       char *err, size_t errlen)
+static int model_alloc(struct model **out, const struct gru_dims *d, char *err,
+		       size_t errlen)
 {
 	struct model *m;
 
@@ -364,7 +364,8 @@ int model_build(struct model **out, const struct gru_params *params,
 	memcpy(m->data, params->data, gru_param_count(d) * sizeof(float));
 	m->alphabet = *alphabet;
 	if (n > 0)
-		memcpy(m->countries, countries, (size_t)n * sizeof(*countries));
+		memcpy(m->countries, countries,
+		       (size_t)n * sizeof(*countries));
 	m->meta = *meta;
 	m->meta.format_version = MODEL_FORMAT_VERSION;
 	m->meta.params = gru_param_count(d);
@@ -381,8 +382,8 @@ int model_build(struct model **out, const struct gru_params *params,
 	if (model_write(m, &buf, &len, err, errlen) != 0)
 		goto out;
 	m->meta.file_bytes = len;
-	set_version(m, dataset_fnv1a64(DATASET_FNV_SEED, buf,
-				       len - CHECKSUM_BYTES));
+	set_version(
+	    m, dataset_fnv1a64(DATASET_FNV_SEED, buf, len - CHECKSUM_BYTES));
 	rc = 0;
 out:
 	free(buf);
@@ -462,8 +463,7 @@ static float get_f32(struct reader *r, const char *what)
 
 /* get_str8 reads a length byte and that many bytes into out (size
  * bytes); the string must fit with its NUL. */
-static int get_str8(struct reader *r, char *out, size_t size,
-		    const char *what)
+static int get_str8(struct reader *r, char *out, size_t size, const char *what)
 {
 	size_t n;
 
@@ -502,8 +502,9 @@ static int read_names(struct model *m, struct reader *r, char *err,
 		return -1;
 	// Each name takes at least 2 bytes, which bounds the count.
 	if (n > MODEL_MAX_NAMES || n > (r->len - r->off) / 2) {
-		snprintf(err, errlen, "corrupted: %u training names cannot "
-				      "fit in the file",
+		snprintf(err, errlen,
+			 "corrupted: %u training names cannot "
+			 "fit in the file",
 			 (unsigned)n);
 		return -1;
 	}
@@ -554,8 +555,9 @@ static int parse(struct model **out, struct reader *r, char *err,
 		goto short_read;
 	for (k = 0; k < 8; k++) {
 		if (dv[k] > 1u << 20) {
-			snprintf(err, errlen, "unsupported network: dimension "
-					      "%d is %u",
+			snprintf(err, errlen,
+				 "unsupported network: dimension "
+				 "%d is %u",
 				 k, (unsigned)dv[k]);
 			goto out;
 		}
@@ -572,8 +574,9 @@ static int parse(struct model **out, struct reader *r, char *err,
 	if (np == 0)
 		goto out;
 	if (np > (r->len - r->off) / 4) {
-		snprintf(err, errlen, "truncated: the network's %zu floats do "
-				      "not fit in the file",
+		snprintf(err, errlen,
+			 "truncated: the network's %zu floats do "
+			 "not fit in the file",
 			 np);
 		goto out;
 	}
@@ -596,8 +599,9 @@ static int parse(struct model **out, struct reader *r, char *err,
 	if (r->failed)
 		goto short_read;
 	if (m->meta.params != np) {
-		snprintf(err, errlen, "corrupted: parameter count %llu, the "
-				      "dimensions say %zu",
+		snprintf(err, errlen,
+			 "corrupted: parameter count %llu, the "
+			 "dimensions say %zu",
 			 (unsigned long long)m->meta.params, np);
 		goto out;
 	}
@@ -627,7 +631,8 @@ static int parse(struct model **out, struct reader *r, char *err,
 		c->names[1] = get_u32(r, "the countries");
 		if (!valid_code(c->code) ||
 		    utf8_chars(c->name, strlen(c->name)) < 0 ||
-		    (k > 0 && strcmp(m->countries[k - 1].code, c->code) >= 0)) {
+		    (k > 0 &&
+		     strcmp(m->countries[k - 1].code, c->code) >= 0)) {
 			snprintf(err, errlen,
 				 "corrupted: country %d is invalid or out of "
 				 "order",
@@ -654,8 +659,9 @@ static int parse(struct model **out, struct reader *r, char *err,
 		goto out;
 	}
 	if (r->off != r->len) {
-		snprintf(err, errlen, "corrupted: %zu unexpected bytes after "
-				      "the training names",
+		snprintf(err, errlen,
+			 "corrupted: %zu unexpected bytes after "
+			 "the training names",
 			 r->len - r->off);
 		goto out;
 	}
@@ -666,7 +672,8 @@ static int parse(struct model **out, struct reader *r, char *err,
 	rc = 0;
 	goto out;
 short_read:
-	snprintf(err, errlen, "truncated or corrupted: the file ends inside %s",
+	snprintf(err, errlen,
+		 "truncated or corrupted: the file ends inside %s",
 		 r->failed ? r->failed : "the header");
 out:
 	if (rc) {
@@ -693,8 +700,9 @@ int model_load_buffer(struct model **out, const void *buf, size_t len,
 		return -1;
 	}
 	if (len < HEAD_BYTES + CHECKSUM_BYTES) {
-		snprintf(err, errlen, "truncated: %zu bytes is too short for "
-				      "a model file",
+		snprintf(err, errlen,
+			 "truncated: %zu bytes is too short for "
+			 "a model file",
 			 len);
 		return -1;
 	}
@@ -738,8 +746,7 @@ int model_load_buffer(struct model **out, const void *buf, size_t len,
 	return rc;
 }
 
-int model_load(struct model **out, const char *path, char *err,
-	       size_t errlen)
+int model_load(struct model **out, const char *path, char *err, size_t errlen)
 {
 	char *buf = NULL;
 	long len;

@@ -20,43 +20,42 @@
 #include "namegen-model/alphabet.h"
 #include "namegen-model/gru.h"
 
-#define MODEL_MAGIC "NAMEGENM"
-#define MODEL_FORMAT_VERSION 1
-#define MODEL_FILE_MAX (256u << 20)  /* bytes; a larger file is refused */
-#define MODEL_MAX_NAMES 4000000      /* training names in the set */
-#define MODEL_MAX_NAME_CHARS 32      /* = DATASET_MAX_NAME_CHARS */
-#define MODEL_COUNTRY_NAME_MAX 64    /* bytes of an English name + NUL */
-#define MODEL_ERR_MAX 256
+#define MODEL_MAGIC	       "NAMEGENM"
+#define MODEL_FORMAT_VERSION   1
+#define MODEL_FILE_MAX	       (256u << 20) /* bytes; larger is refused */
+#define MODEL_MAX_NAMES	       4000000	    /* training names in the set */
+#define MODEL_MAX_NAME_CHARS   32	    /* = DATASET_MAX_NAME_CHARS */
+#define MODEL_COUNTRY_NAME_MAX 64 /* bytes of an English name + NUL */
+#define MODEL_ERR_MAX	       256
 
 struct model;
 
 struct model_country {
-	char code[4];                       /* e.g. "IT", NUL-terminated */
-	char name[MODEL_COUNTRY_NAME_MAX];  /* e.g. "Italy" */
-	uint32_t names[2];                  /* training names: [F], [M] */
+	char code[4];			   /* e.g. "IT", NUL-terminated */
+	char name[MODEL_COUNTRY_NAME_MAX]; /* e.g. "Italy" */
+	uint32_t names[2];		   /* training names: [F], [M] */
 };
 
 struct model_meta {
 	uint32_t format_version;
-	uint64_t params;           /* trainable floats */
-	int64_t trained_at;        /* Unix seconds, UTC */
-	float heldout_loss;        /* nats per character, end token counted */
-	float train_loss;          /* same, last epoch */
-	uint32_t epochs;           /* run, including those after the best */
-	uint32_t best_epoch;       /* whose weights were kept */
-	uint32_t train_names;      /* used to fit */
-	uint32_t heldout_names;    /* used to measure heldout_loss */
+	uint64_t params;	/* trainable floats */
+	int64_t trained_at;	/* Unix seconds, UTC */
+	float heldout_loss;	/* nats per character, end token counted */
+	float train_loss;	/* same, last epoch */
+	uint32_t epochs;	/* run, including those after the best */
+	uint32_t best_epoch;	/* whose weights were kept */
+	uint32_t train_names;	/* used to fit */
+	uint32_t heldout_names; /* used to measure heldout_loss */
 	float train_seconds;
 	uint64_t seed;
-	uint64_t data_checksum;    /* FNV-1a 64 of the training file */
-	uint64_t file_bytes;       /* size of the model file (0 if unsaved) */
-	char version[32];          /* e.g. "1-3fa2c19d": format + checksum */
+	uint64_t data_checksum; /* FNV-1a 64 of the training file */
+	uint64_t file_bytes;	/* size of the model file (0 if unsaved) */
+	char version[32];	/* e.g. "1-3fa2c19d": format + checksum */
 };
 
 /* model_load reads the model file at path. Returns 0 with *out set (free
  * with model_free), or -1 with a sentence in err and *out NULL. */
-int model_load(struct model **out, const char *path, char *err,
-	       size_t errlen);
+int model_load(struct model **out, const char *path, char *err, size_t errlen);
 
 /* model_load_buffer is model_load from len bytes at buf (copied; buf may
  * be freed afterwards). */

@@ -36,7 +36,8 @@ bench-gru: $(BUILD)/bench/bench_gru
 	$(BUILD)/bench/bench_gru data/names.tsv
 
 # The default model, from data/names.tsv with fixed seeds.
-MODEL_TRAIN_FLAGS := --countries data/countries.tsv --seed 1
+MODEL_TRAIN_FLAGS := --countries data/countries.tsv --seed 1 --layers 2 \
+	--dropout 0.2
 model: $(BUILD)/bin/namegen-train
 	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct \
 		-- data/names.tsv 2>/dev/null || echo 0)} \

@@ -25,9 +25,9 @@
 struct options {
 	const char *data, *out, *countries;
 	enum dataset_format format;
-	struct gru_dims dims;      // only the sizes chosen by flags
+	struct gru_dims dims; // only the sizes chosen by flags
 	struct trainer_config tc;
-	double heldout;            // fraction held out
+	double heldout; // fraction held out
 	unsigned long long split_seed, init_seed;
 	size_t max_bad;
 };
@@ -60,8 +60,9 @@ static double parse_num(const char *name, const char *s, double min,
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || *end || !(v >= min && v <= max)) {
-		fprintf(stderr, "namegen-train: --%s wants a number in [%g, "
-				"%g], not \"%s\"\n",
+		fprintf(stderr,
+			"namegen-train: --%s wants a number in [%g, "
+			"%g], not \"%s\"\n",
 			name, min, max, s);
 		exit(2);
 	}
@@ -71,18 +72,17 @@ static double parse_num(const char *name, const char *s, double min,
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longs[] = {
-		{"countries", 1, 0, 'c'}, {"format", 1, 0, 'f'},
-		{"hidden", 1, 0, 'H'},	  {"layers", 1, 0, 'L'},
-		{"emb-char", 1, 0, 'e'},  {"emb-country", 1, 0, 'k'},
-		{"emb-gender", 1, 0, 'g'}, {"batch", 1, 0, 'b'},
-		{"threads", 1, 0, 't'},	  {"lr", 1, 0, 'r'},
-		{"lr-decay", 1, 0, 'd'},  {"epochs", 1, 0, 'E'},
-		{"patience", 1, 0, 'p'},  {"clip", 1, 0, 'C'},
-		{"weight-decay", 1, 0, 'w'}, {"heldout", 1, 0, 'o'},
-		{"seed", 1, 0, 's'},	  {"max-seconds", 1, 0, 'm'},
-		{"max-bad", 1, 0, 'B'},	  {"dropout", 1, 0, 'D'},
-		{"help", 0, 0, 'h'},
-		{0, 0, 0, 0}};
+	    {"countries", 1, 0, 'c'},	 {"format", 1, 0, 'f'},
+	    {"hidden", 1, 0, 'H'},	 {"layers", 1, 0, 'L'},
+	    {"emb-char", 1, 0, 'e'},	 {"emb-country", 1, 0, 'k'},
+	    {"emb-gender", 1, 0, 'g'},	 {"batch", 1, 0, 'b'},
+	    {"threads", 1, 0, 't'},	 {"lr", 1, 0, 'r'},
+	    {"lr-decay", 1, 0, 'd'},	 {"epochs", 1, 0, 'E'},
+	    {"patience", 1, 0, 'p'},	 {"clip", 1, 0, 'C'},
+	    {"weight-decay", 1, 0, 'w'}, {"heldout", 1, 0, 'o'},
+	    {"seed", 1, 0, 's'},	 {"max-seconds", 1, 0, 'm'},
+	    {"max-bad", 1, 0, 'B'},	 {"dropout", 1, 0, 'D'},
+	    {"help", 0, 0, 'h'},	 {0, 0, 0, 0}};
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -98,7 +98,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 	o->split_seed = o->init_seed = 1;
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		switch (c) {
-		case 'c': o->countries = optarg; break;
+		case 'c':
+			o->countries = optarg;
+			break;
 		case 'f':
 			if (strcmp(optarg, "tsv") == 0)
 				o->format = DATASET_TSV;
@@ -121,16 +123,16 @@ static void parse_args(int argc, char **argv, struct options *o)
 							GRU_MAX_LAYERS);
 			break;
 		case 'e':
-			o->dims.emb_char = (int)parse_num("emb-char", optarg,
-							  1, GRU_MAX_EMB);
+			o->dims.emb_char =
+			    (int)parse_num("emb-char", optarg, 1, GRU_MAX_EMB);
 			break;
 		case 'k':
 			o->dims.emb_country = (int)parse_num(
-				"emb-country", optarg, 1, GRU_MAX_EMB);
+			    "emb-country", optarg, 1, GRU_MAX_EMB);
 			break;
 		case 'g':
 			o->dims.emb_gender = (int)parse_num(
-				"emb-gender", optarg, 1, GRU_MAX_EMB);
+			    "emb-gender", optarg, 1, GRU_MAX_EMB);
 			break;
 		case 'b':
 			o->tc.batch = (int)parse_num("batch", optarg, 1, 4096);
@@ -143,46 +145,51 @@ static void parse_args(int argc, char **argv, struct options *o)
 			o->tc.lr = (float)parse_num("lr", optarg, 1e-6, 1);
 			break;
 		case 'd':
-			o->tc.lr_decay = (float)parse_num("lr-decay", optarg,
-							  0.1, 1);
+			o->tc.lr_decay =
+			    (float)parse_num("lr-decay", optarg, 0.1, 1);
 			break;
 		case 'E':
-			o->tc.max_epochs = (int)parse_num("epochs", optarg, 1,
-							  100000);
+			o->tc.max_epochs =
+			    (int)parse_num("epochs", optarg, 1, 100000);
 			break;
 		case 'p':
-			o->tc.patience = (int)parse_num("patience", optarg, 1,
-							1000);
+			o->tc.patience =
+			    (int)parse_num("patience", optarg, 1, 1000);
 			break;
 		case 'C':
-			o->tc.clip = (float)parse_num("clip", optarg, 1e-3, 1e6);
+			o->tc.clip =
+			    (float)parse_num("clip", optarg, 1e-3, 1e6);
 			break;
 		case 'w':
-			o->tc.weight_decay = (float)parse_num(
-				"weight-decay", optarg, 0, 1);
+			o->tc.weight_decay =
+			    (float)parse_num("weight-decay", optarg, 0, 1);
 			break;
 		case 'o':
 			o->heldout = parse_num("heldout", optarg, 0.001, 0.5);
 			break;
 		case 's':
 			o->split_seed = o->init_seed = o->tc.seed =
-				(unsigned long long)parse_num("seed", optarg, 0,
-							      1e15);
+			    (unsigned long long)parse_num("seed", optarg, 0,
+							  1e15);
 			break;
 		case 'D':
-			o->tc.dropout = (float)parse_num("dropout", optarg, 0,
-							 0.9);
+			o->tc.dropout =
+			    (float)parse_num("dropout", optarg, 0, 0.9);
 			break;
 		case 'm':
-			o->tc.max_seconds = parse_num("max-seconds", optarg, 1,
-						      1e7);
+			o->tc.max_seconds =
+			    parse_num("max-seconds", optarg, 1, 1e7);
 			break;
 		case 'B':
-			o->max_bad = (size_t)parse_num("max-bad", optarg, 0,
-						       1e9);
+			o->max_bad =
+			    (size_t)parse_num("max-bad", optarg, 0, 1e9);
 			break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); exit(2);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
 		}
 	}
 	if (argc - optind != 2) {
@@ -206,8 +213,8 @@ static void report_bad_line(void *arg, const char *msg)
 
 /* read_country_names fills the English names from a TSV of code and
  * name; a code it lacks keeps its code as name. */
-static int read_country_names(const char *path, struct model_country *c,
-			      int n, char *err, size_t errlen)
+static int read_country_names(const char *path, struct model_country *c, int n,
+			      char *err, size_t errlen)
 {
 	char *buf = NULL, *line, *save = NULL;
 	long len = dataset_file_read(path, 1 << 20, &buf, err, errlen);
@@ -224,8 +231,8 @@ static int read_country_names(const char *path, struct model_country *c,
 		if ((cr = strchr(line, '\r')))
 			*cr = '\0';
 		if (!tab) {
-			log_warn("bad country line, skipped",
-				 "where=%s:%zu", path, lineno);
+			log_warn("bad country line, skipped", "where=%s:%zu",
+				 path, lineno);
 			continue;
 		}
 		*tab = '\0';
@@ -263,12 +270,13 @@ static void show_progress(void *arg, const struct trainer_progress *p)
 	if (p->epoch_done) {
 		if (pg->tty)
 			printf("\r%-100s\r", "");
-		log_info("epoch", "epoch=%d train_loss=%.4f heldout_loss=%.4f "
-				  "best=%.4f lr=%.2e seconds=%.1f "
-				  "chars_per_s=%.0f improved=%d",
-			 p->epoch, p->train_loss, p->heldout_loss, p->best_loss,
-			 (double)p->lr, p->epoch_seconds, p->chars_per_second,
-			 p->improved);
+		log_info("epoch",
+			 "epoch=%d train_loss=%.4f heldout_loss=%.4f "
+			 "best=%.4f lr=%.2e seconds=%.1f "
+			 "chars_per_s=%.0f improved=%d",
+			 p->epoch, p->train_loss, p->heldout_loss,
+			 p->best_loss, (double)p->lr, p->epoch_seconds,
+			 p->chars_per_second, p->improved);
 		return;
 	}
 	if (!pg->tty || p->elapsed - pg->last_draw < 0.25)
@@ -315,7 +323,8 @@ int main(int argc, char **argv)
 	// Read and encode the data.
 	if (dataset_load(&ds, o.data, o.format, o.max_bad, report_bad_line,
 			 NULL, err, sizeof(err)) != 0) {
-		log_error("cannot read the training data", "error=\"%s\"", err);
+		log_error("cannot read the training data", "error=\"%s\"",
+			  err);
 		rc = 2;
 		goto out;
 	}
@@ -365,9 +374,10 @@ int main(int argc, char **argv)
 		train[i] = ex[idx[i]];
 	held = train + n_train;
 
-	log_info("training", "data=%s names=%zu bad_lines=%zu train=%zu "
-			     "heldout=%zu alphabet=%d countries=%d hidden=%d "
-			     "layers=%d params=%zu threads=%d batch=%d",
+	log_info("training",
+		 "data=%s names=%zu bad_lines=%zu train=%zu "
+		 "heldout=%zu alphabet=%d countries=%d hidden=%d "
+		 "layers=%d params=%zu threads=%d batch=%d",
 		 o.data, ds.count, ds.bad_lines, n_train, n_held, alpha->size,
 		 o.dims.countries, o.dims.hidden, o.dims.layers,
 		 gru_param_count(&o.dims), o.tc.threads, o.tc.batch);
@@ -390,11 +400,11 @@ int main(int argc, char **argv)
 		names[i] = dataset_name_str(&ds, i);
 		if (ds.names[i].country >= 0 && ds.names[i].gender >= 0)
 			countries[ds.names[i].country]
-				.names[ds.names[i].gender]++;
+			    .names[ds.names[i].gender]++;
 	}
-	if (o.countries && read_country_names(o.countries, countries,
-					      o.dims.countries, err,
-					      sizeof(err)) != 0) {
+	if (o.countries &&
+	    read_country_names(o.countries, countries, o.dims.countries, err,
+			       sizeof(err)) != 0) {
 		log_error("cannot read the country names", "error=\"%s\"",
 			  err);
 		rc = 2;
@@ -413,15 +423,16 @@ int main(int argc, char **argv)
 	meta.train_seconds = (float)res.seconds;
 	meta.seed = o.init_seed;
 	meta.data_checksum = ds.checksum;
-	if (model_build(&m, &params, alpha, countries, o.dims.countries,
-			&meta, names, ds.count, err, sizeof(err)) != 0 ||
+	if (model_build(&m, &params, alpha, countries, o.dims.countries, &meta,
+			names, ds.count, err, sizeof(err)) != 0 ||
 	    model_save(m, o.out, err, sizeof(err)) != 0) {
 		log_error("cannot write the model", "error=\"%s\"", err);
 		goto out;
 	}
-	log_info("model written", "path=%s bytes=%llu heldout_loss=%.4f "
-				  "best_epoch=%d epochs=%d seconds=%.1f "
-				  "chars_per_s=%.0f version=%s",
+	log_info("model written",
+		 "path=%s bytes=%llu heldout_loss=%.4f "
+		 "best_epoch=%d epochs=%d seconds=%.1f "
+		 "chars_per_s=%.0f version=%s",
 		 o.out, (unsigned long long)model_meta(m)->file_bytes,
 		 res.heldout_loss, res.best_epoch, res.epochs, res.seconds,
 		 res.chars_per_second, model_meta(m)->version);

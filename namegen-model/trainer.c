@@ -16,7 +16,7 @@
 /* Names sorted by length in groups of this many batches, so a batch pads
  * little; the batches are then visited in random order. */
 #define BUCKET_BATCHES 16
-#define MAX_STEPS (DATASET_MAX_NAME_CHARS + 1)
+#define MAX_STEPS      (DATASET_MAX_NAME_CHARS + 1)
 
 void trainer_defaults(struct trainer_config *c)
 {
@@ -67,10 +67,10 @@ static double now(void)
 /* One thread's share of a batch. */
 struct worker {
 	struct bptt w;
-	float *gdata;               // gradient block, owned
+	float *gdata; // gradient block, owned
 	struct gru_params g;
 	const struct gru_params *p;
-	int in[MAX_STEPS * 1024];   // (T, B) time-major
+	int in[MAX_STEPS * 1024]; // (T, B) time-major
 	int tg[MAX_STEPS * 1024];
 	int country[1024], gender[1024];
 	int batch, steps, backward;
@@ -103,9 +103,9 @@ static void worker_fill(struct worker *wk, const struct trainer_example *ex,
 		for (t = 0; t < steps; t++) {
 			size_t k = (size_t)t * n + b;
 
-			wk->in[k] = t == 0 ? GRU_BOUNDARY
-				  : t <= e->len ? e->tokens[t - 1]
-						: GRU_BOUNDARY;
+			wk->in[k] = t == 0	  ? GRU_BOUNDARY
+				    : t <= e->len ? e->tokens[t - 1]
+						  : GRU_BOUNDARY;
 			wk->tg[k] = t < e->len	  ? e->tokens[t]
 				    : t == e->len ? GRU_BOUNDARY
 						  : -1;
@@ -132,8 +132,8 @@ static void run_workers(struct worker **wk, int n)
 	int started[TRAINER_MAX_THREADS] = {0}, i;
 
 	for (i = 1; i < n; i++)
-		started[i] = pthread_create(&th[i], NULL, worker_run,
-					    wk[i]) == 0;
+		started[i] =
+		    pthread_create(&th[i], NULL, worker_run, wk[i]) == 0;
 	worker_run(wk[0]);
 	for (i = 1; i < n; i++) {
 		if (started[i])
@@ -278,8 +278,9 @@ static int check_config(const struct trainer_config *c,
 	    c->batch > WORKER_MAX_BATCH * c->threads || !(c->lr > 0) ||
 	    c->max_epochs < 1 || !(c->clip > 0) || c->patience < 1 ||
 	    !(c->dropout >= 0 && c->dropout <= 0.9f)) {
-		snprintf(err, errlen, "bad training settings (threads %d, "
-				      "batch %d, lr %g, epochs %d)",
+		snprintf(err, errlen,
+			 "bad training settings (threads %d, "
+			 "batch %d, lr %g, epochs %d)",
 			 c->threads, c->batch, (double)c->lr, c->max_epochs);
 		return -1;
 	}
@@ -287,8 +288,8 @@ static int check_config(const struct trainer_config *c,
 		const struct trainer_example *e = &ex[i];
 
 		if (e->len < 1 || e->len > DATASET_MAX_NAME_CHARS ||
-		    (d->countries && (e->country < 0 ||
-				      e->country >= d->countries)) ||
+		    (d->countries &&
+		     (e->country < 0 || e->country >= d->countries)) ||
 		    (d->genders && (e->gender < 0 || e->gender >= d->genders)))
 			goto bad;
 		for (k = 0; k < e->len; k++) {
@@ -335,8 +336,8 @@ int trainer_run(const struct trainer_config *cfg, struct gru_params *p,
 	starts = malloc(nb * sizeof(*starts));
 	tmp = malloc(WORKER_MAX_BATCH * sizeof(*tmp));
 	best = malloc(np * sizeof(float));
-	if (!idx || !starts || !tmp || !best || adam_init(&opt, np,
-							  cfg->weight_decay) ||
+	if (!idx || !starts || !tmp || !best ||
+	    adam_init(&opt, np, cfg->weight_decay) ||
 	    workers_new(wk, nt, &p->d, (cfg->batch + nt - 1) / nt) != 0) {
 		snprintf(err, errlen, "out of memory for training");
 		goto out;
@@ -361,8 +362,8 @@ int trainer_run(const struct trainer_config *cfg, struct gru_params *p,
 			float *g0 = wk[0]->gdata;
 
 			m = n_train - off < (size_t)cfg->batch
-				    ? n_train - off
-				    : (size_t)cfg->batch;
+				? n_train - off
+				: (size_t)cfg->batch;
 			for (i = 0; i < m; i++)
 				rows += (size_t)train[idx[off + i]].len + 1;
 			split_batch(wk, nt, train, idx + off, m, tmp);
@@ -399,7 +400,7 @@ int trainer_run(const struct trainer_config *cfg, struct gru_params *p,
 				pr.lr = lr;
 				pr.elapsed = now() - t0;
 				pr.chars_per_second =
-					(double)chars_total / pr.elapsed;
+				    (double)chars_total / pr.elapsed;
 				pr.epoch_done = 0;
 				progress(arg, &pr);
 			}
@@ -459,8 +460,8 @@ out:
 	return rc;
 }
 
-int trainer_alphabet(const struct dataset *ds, struct alphabet *a,
-		     char *err, size_t errlen)
+int trainer_alphabet(const struct dataset *ds, struct alphabet *a, char *err,
+		     size_t errlen)
 {
 	uint32_t *cps = NULL;
 	size_t n = 0, i, cap = 0;
@@ -479,8 +480,8 @@ int trainer_alphabet(const struct dataset *ds, struct alphabet *a,
 
 		// The reader only keeps names that decode.
 		while (off < len) {
-			int used = alphabet_decode(s + off, len - off,
-						   &cps[n]);
+			int used =
+			    alphabet_decode(s + off, len - off, &cps[n]);
 
 			if (used < 0)
 				break;
@@ -514,9 +515,8 @@ int trainer_encode(const struct dataset *ds, const struct alphabet *a,
 		const struct dataset_name *nm = &ds->names[i];
 		struct trainer_example *e = &(*ex)[i];
 		int n = alphabet_encode(a, dataset_name_str(ds, i), nm->len,
-					*tokens + used,
-					DATASET_MAX_NAME_CHARS, why,
-					sizeof(why));
+					*tokens + used, DATASET_MAX_NAME_CHARS,
+					why, sizeof(why));
 
 		if (n < 0) {
 			snprintf(err, errlen, "line %u: %s", nm->line, why);

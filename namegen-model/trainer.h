@@ -20,18 +20,18 @@
 #define TRAINER_MAX_THREADS 8
 
 struct trainer_config {
-	int batch;              // names per update, split over threads
-	int threads;            // 1..TRAINER_MAX_THREADS
-	float lr;               // Adam step size at the start
-	float lr_min;           // floor of the schedule
-	float lr_decay;         // multiplied in after every epoch
-	float plateau_factor;   // and when the held-out loss did not improve
-	int patience;           // epochs without improvement before stopping
+	int batch;	      // names per update, split over threads
+	int threads;	      // 1..TRAINER_MAX_THREADS
+	float lr;	      // Adam step size at the start
+	float lr_min;	      // floor of the schedule
+	float lr_decay;	      // multiplied in after every epoch
+	float plateau_factor; // and when the held-out loss did not improve
+	int patience;	      // epochs without improvement before stopping
 	int max_epochs;
-	double max_seconds;     // stop after the epoch that passes it; 0 none
-	float clip;             // max global L2 norm of the gradient
-	float weight_decay;     // AdamW's decoupled decay
-	float dropout;          // of embeddings and outputs, in [0, 0.9]
+	double max_seconds;	 // stop after the epoch that passes it; 0 none
+	float clip;		 // max global L2 norm of the gradient
+	float weight_decay;	 // AdamW's decoupled decay
+	float dropout;		 // of embeddings and outputs, in [0, 0.9]
 	unsigned long long seed; // batch order
 };
 
@@ -41,33 +41,33 @@ void trainer_defaults(struct trainer_config *c);
 /* One name, already encoded. */
 struct trainer_example {
 	const int *tokens; // (len) character tokens, in [1, V)
-	int len;           // 1..DATASET_MAX_NAME_CHARS
-	int country;       // index, or 0 for an unconditioned model
-	int gender;        // 0 F, 1 M, or 0 for an unconditioned model
+	int len;	   // 1..DATASET_MAX_NAME_CHARS
+	int country;	   // index, or 0 for an unconditioned model
+	int gender;	   // 0 F, 1 M, or 0 for an unconditioned model
 };
 
 struct trainer_progress {
-	int epoch;             // 1-based
+	int epoch; // 1-based
 	int max_epochs;
 	size_t batch, batches; // within the epoch, 1-based
 	double train_loss;     // running mean over this epoch so far
 	double heldout_loss;   // of the last finished epoch (NAN before)
 	double best_loss;      // best held-out loss so far (NAN before)
 	float lr;
-	double elapsed;        // seconds since training started
-	double epoch_seconds;  // seconds the last finished epoch took
+	double elapsed;	      // seconds since training started
+	double epoch_seconds; // seconds the last finished epoch took
 	double chars_per_second;
-	int epoch_done;        // 1 on the call that ends an epoch
-	int improved;          // with epoch_done: this epoch is the best
+	int epoch_done; // 1 on the call that ends an epoch
+	int improved;	// with epoch_done: this epoch is the best
 };
 
 typedef void trainer_progress_fn(void *arg, const struct trainer_progress *p);
 
 struct trainer_result {
-	int epochs;            // run
-	int best_epoch;        // whose parameters were kept
-	double heldout_loss;   // at best_epoch
-	double train_loss;     // mean over the last epoch
+	int epochs;	     // run
+	int best_epoch;	     // whose parameters were kept
+	double heldout_loss; // at best_epoch
+	double train_loss;   // mean over the last epoch
 	double seconds;
 	double chars_per_second; // training characters (end tokens included)
 };
@@ -97,8 +97,8 @@ void trainer_shuffle(size_t *idx, size_t n, unsigned long long *state);
 
 /* trainer_alphabet sets a to every character of ds's names. Returns 0,
  * or -1 with a sentence in err (too many distinct characters). */
-int trainer_alphabet(const struct dataset *ds, struct alphabet *a,
-		     char *err, size_t errlen);
+int trainer_alphabet(const struct dataset *ds, struct alphabet *a, char *err,
+		     size_t errlen);
 
 /* trainer_encode turns ds's names into examples (*ex, ds->count of them)
  * whose tokens live in *tokens; both are freed by the caller with free.

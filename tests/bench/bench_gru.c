@@ -79,8 +79,8 @@ static double time_raw(const struct gru_params *p, int b, bool gemv,
 						    0.0f, out, 1);
 				else
 					cblas_sgemm(CblasRowMajor,
-						    CblasNoTrans, CblasTrans, b,
-						    h3, hd, 1.0f, h, hd,
+						    CblasNoTrans, CblasTrans,
+						    b, h3, hd, 1.0f, h, hd,
 						    p->layer[l].w_hh, hd, 0.0f,
 						    out, h3);
 			}
@@ -92,15 +92,15 @@ static double time_raw(const struct gru_params *p, int b, bool gemv,
 						    0.0f, out, 1);
 				else
 					cblas_sgemm(CblasRowMajor,
-						    CblasNoTrans, CblasTrans, b,
-						    h3, hd, 1.0f, h, hd,
+						    CblasNoTrans, CblasTrans,
+						    b, h3, hd, 1.0f, h, hd,
 						    p->layer[l].w_ih, hd, 0.0f,
 						    out, h3);
 			}
 			if (gemv)
 				cblas_sgemv(CblasRowMajor, CblasNoTrans,
-					    d->vocab, hd, 1.0f, p->w_out, hd, h,
-					    1, 0.0f, out, 1);
+					    d->vocab, hd, 1.0f, p->w_out, hd,
+					    h, 1, 0.0f, out, 1);
 			else
 				cblas_sgemm(CblasRowMajor, CblasNoTrans,
 					    CblasTrans, b, d->vocab, hd, 1.0f,
@@ -149,15 +149,14 @@ static int bench_step(const struct gru_params *p)
 	       "the matrix products\n",
 	       d->hidden, d->layers, d->vocab);
 	printf("%8s %6s %12s %12s %12s %12s %8s\n", "blas_thr", "batch",
-	       "step_us", "step_GF/s", "sgemm_GF/s", "sgemv_GF/s",
-	       "step/raw");
+	       "step_us", "step_GF/s", "sgemm_GF/s", "sgemv_GF/s", "step/raw");
 	for (threads = 1; threads <= 2; threads++) {
 		openblas_set_num_threads(threads);
 		for (bi = 0; bi < 4; bi++) {
 			int b = batches[bi];
 			double f = step_flops(d, b);
-			double ts = time_step(&g, b, tok, cond, h, logits,
-					      scratch);
+			double ts =
+			    time_step(&g, b, tok, cond, h, logits, scratch);
 			double tm = time_raw(p, b, false, h, out);
 			double tv = b == 1 ? time_raw(p, 1, true, h, out) : 0;
 			double best = b == 1 && tv < tm ? tv : tm;
@@ -206,8 +205,8 @@ static int bench_train(const struct gru_dims *d,
 		openblas_set_num_threads(threads == 1 ? 1 : 2);
 		gru_params_point(&p, d, data);
 		gru_params_init(&p, 1);
-		if (trainer_run(&tc, &p, ex, split, ex + split, n - split, &res,
-				NULL, NULL, err, sizeof(err)) != 0) {
+		if (trainer_run(&tc, &p, ex, split, ex + split, n - split,
+				&res, NULL, NULL, err, sizeof(err)) != 0) {
 			fprintf(stderr, "bench_gru: %s\n", err);
 			free(data);
 			return -1;

@@ -20,15 +20,15 @@
 #include "namegen-model/dataset.h"
 #include "namegen-model/trainer.h"
 
-#define TEST_NAMES 1000
+#define TEST_NAMES  1000
 #define VALID_NAMES 1000
-#define SPLIT_SEED 3407
+#define SPLIT_SEED  3407
 
 /* bigram_loss fits P(next | previous) by counting over train (add-alpha
  * smoothing) and returns the mean loss per character over test. */
 static double bigram_loss(const struct trainer_example *train, size_t nt,
-			  const struct trainer_example *test, size_t ns,
-			  int v, double alpha)
+			  const struct trainer_example *test, size_t ns, int v,
+			  double alpha)
 {
 	double *count = calloc((size_t)v * v, sizeof(double)), loss = 0;
 	size_t i, chars = 0;
@@ -157,8 +157,8 @@ int main(int argc, char **argv)
 	       (double)tc.lr, tc.threads, (double)tc.dropout,
 	       (double)tc.weight_decay);
 	fflush(stdout);
-	big = bigram_loss(order, n_train, order + n_train, TEST_NAMES,
-			  d.vocab, 1.0);
+	big = bigram_loss(order, n_train, order + n_train, TEST_NAMES, d.vocab,
+			  1.0);
 
 	gru_params_point(&p, &d, data);
 	gru_params_init(&p, 1);
@@ -175,8 +175,8 @@ int main(int argc, char **argv)
 	       "test loss", "params", "seconds");
 	printf("%-28s %10.4f %10d %10s\n", "bigram (add-1 counts)", big,
 	       d.vocab * d.vocab, "-");
-	printf("%-28s %10s %10s %10s\n", "makemore transformer (ref)",
-	       "~1.92", "~200K", "-");
+	printf("%-28s %10s %10s %10s\n", "makemore transformer (ref)", "~1.92",
+	       "~200K", "-");
 	printf("%-28s %10.4f %10zu %10.0f\n", "namegen GRU", test_loss,
 	       gru_param_count(&d), res.seconds);
 	printf("test_loss=%.4f params=%zu seconds=%.0f best_epoch=%d "

@@ -67,14 +67,14 @@ static void test_bad_lines_reported(void **state)
 {
 	static const char tsv[] = "name\tcountry\tgender\n" // any order
 				  "Anna\tSE\tF\n"
-				  "Bo\tSE\n"                    // 3: columns
-				  "Carl\tSE\tX\n"               // 4: gender
-				  "Dag\tse\tM\n"                // 5: country
-				  "\tSE\tM\n"                   // 6: empty
-				  "E\xff\tSE\tF\n"              // 7: UTF-8
+				  "Bo\tSE\n"	   // 3: columns
+				  "Carl\tSE\tX\n"  // 4: gender
+				  "Dag\tse\tM\n"   // 5: country
+				  "\tSE\tM\n"	   // 6: empty
+				  "E\xff\tSE\tF\n" // 7: UTF-8
 				  "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFG\tSE\tF\n"
-				  "Fr\x01ja\tSE\tF\n"           // 9: control
-				  " Gun\tSE\tF\n"               // 10: space
+				  "Fr\x01ja\tSE\tF\n" // 9: control
+				  " Gun\tSE\tF\n"     // 10: space
 				  "Hugo\tSE\tM\n";
 	struct reports r = {0};
 	struct dataset ds;
@@ -91,7 +91,8 @@ static void test_bad_lines_reported(void **state)
 	assert_string_equal(dataset_name_str(&ds, 1), "Hugo");
 	assert_non_null(strstr(r.msg[0], "data/x.tsv:3: "));
 	assert_non_null(strstr(r.msg[0], "columns"));
-	assert_non_null(strstr(r.msg[1], "data/x.tsv:4: unknown gender \"X\""));
+	assert_non_null(
+	    strstr(r.msg[1], "data/x.tsv:4: unknown gender \"X\""));
 	assert_non_null(strstr(r.msg[2], "data/x.tsv:5: country \"se\""));
 	assert_non_null(strstr(r.msg[3], "data/x.tsv:6: empty name"));
 	assert_non_null(strstr(r.msg[4], "data/x.tsv:7: malformed UTF-8"));
@@ -147,8 +148,8 @@ static void test_plain_and_formats(void **state)
 				       5, NULL, NULL, err, sizeof(err)),
 			 -1);
 	assert_non_null(strstr(err, "e.txt: no usable names"));
-	assert_int_equal(dataset_load(&ds, "/nonexistent.tsv", DATASET_AUTO,
-				      0, NULL, NULL, err, sizeof(err)),
+	assert_int_equal(dataset_load(&ds, "/nonexistent.tsv", DATASET_AUTO, 0,
+				      NULL, NULL, err, sizeof(err)),
 			 -1);
 	assert_non_null(strstr(err, "/nonexistent.tsv"));
 }
@@ -160,25 +161,26 @@ static void test_utf8_decode(void **state)
 		int used;
 		uint32_t cp;
 	} cases[] = {
-		{"a", 1, 'a'},
-		{"\xc3\xa9", 2, 0xe9},
-		{"\xe1\xba\xa1", 3, 0x1ea1},
-		{"\xf0\x9f\x98\x80", 4, 0x1f600},
-		{"\xc0\x80", -1, 0},         // overlong NUL
-		{"\xe0\x80\xaf", -1, 0},     // overlong '/'
-		{"\xed\xa0\x80", -1, 0},     // surrogate
-		{"\xf4\x90\x80\x80", -1, 0}, // past U+10FFFF
-		{"\xc3", -1, 0},             // cut short
-		{"\x80", -1, 0},             // lone continuation
-		{"\t", -1, 0},               // control
-		{"\xc2\x85", -1, 0},         // C1 control
+	    {"a", 1, 'a'},
+	    {"\xc3\xa9", 2, 0xe9},
+	    {"\xe1\xba\xa1", 3, 0x1ea1},
+	    {"\xf0\x9f\x98\x80", 4, 0x1f600},
+	    {"\xc0\x80", -1, 0},	 // overlong NUL
+	    {"\xe0\x80\xaf", -1, 0},	 // overlong '/'
+	    {"\xed\xa0\x80", -1, 0},	 // surrogate
+	    {"\xf4\x90\x80\x80", -1, 0}, // past U+10FFFF
+	    {"\xc3", -1, 0},		 // cut short
+	    {"\x80", -1, 0},		 // lone continuation
+	    {"\t", -1, 0},		 // control
+	    {"\xc2\x85", -1, 0},	 // C1 control
 	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint32_t cp = 0;
-		int used = alphabet_decode(cases[i].s, strlen(cases[i].s), &cp);
+		int used =
+		    alphabet_decode(cases[i].s, strlen(cases[i].s), &cp);
 
 		assert_int_equal(used, cases[i].used);
 		if (used > 0)
@@ -204,13 +206,11 @@ static void test_alphabet_encode(void **state)
 	assert_int_equal(alphabet_decode_tokens(&a, tok, n, out, sizeof(out)),
 			 5);
 	assert_string_equal(out, "ab-é");
-	assert_int_equal(alphabet_encode(&a, "abz", 3, tok, 8, err,
-					 sizeof(err)),
-			 -1);
+	assert_int_equal(
+	    alphabet_encode(&a, "abz", 3, tok, 8, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "\"z\""));
-	assert_int_equal(alphabet_encode(&a, "aaaa", 4, tok, 3, err,
-					 sizeof(err)),
-			 -1);
+	assert_int_equal(
+	    alphabet_encode(&a, "aaaa", 4, tok, 3, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "longer than 3"));
 	assert_int_equal(alphabet_decode_tokens(&a, tok, 1, out, 1), -1);
 	assert_string_equal(alphabet_utf8(&a, 0), "");
@@ -235,7 +235,8 @@ static void test_random_bytes(void **state)
 		s = s * 6364136223846793005ULL + 1442695040888963407ULL;
 		len = (size_t)(s >> 33) % sizeof(buf);
 		for (i = 0; i < len; i++) {
-			s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+			s = s * 6364136223846793005ULL +
+			    1442695040888963407ULL;
 			buf[i] = alphabet_bytes[(s >> 33) %
 						(sizeof(alphabet_bytes) - 1)];
 		}
@@ -243,8 +244,9 @@ static void test_random_bytes(void **state)
 				  NULL, err, sizeof(err)) == 0) {
 			assert_true(ds.count > 0);
 			for (i = 0; i < ds.count; i++)
-				assert_int_equal(strlen(dataset_name_str(&ds, i)),
-						 ds.names[i].len);
+				assert_int_equal(
+				    strlen(dataset_name_str(&ds, i)),
+				    ds.names[i].len);
 			dataset_free(&ds);
 		}
 	}
@@ -253,12 +255,12 @@ static void test_random_bytes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tsv_good),
-		cmocka_unit_test(test_bad_lines_reported),
-		cmocka_unit_test(test_plain_and_formats),
-		cmocka_unit_test(test_utf8_decode),
-		cmocka_unit_test(test_alphabet_encode),
-		cmocka_unit_test(test_random_bytes),
+	    cmocka_unit_test(test_tsv_good),
+	    cmocka_unit_test(test_bad_lines_reported),
+	    cmocka_unit_test(test_plain_and_formats),
+	    cmocka_unit_test(test_utf8_decode),
+	    cmocka_unit_test(test_alphabet_encode),
+	    cmocka_unit_test(test_random_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

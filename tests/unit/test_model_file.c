@@ -18,7 +18,7 @@
 #include "namegen-model/model_file.h"
 
 static const char *const names[] = {"Anna", "Élodie", "Luca", "Anna",
-				    "Noé", "Lucas", "Ada"};
+				    "Noé",  "Lucas",  "Ada"};
 #define N_NAMES (sizeof(names) / sizeof(names[0]))
 
 struct fixture {
@@ -196,9 +196,8 @@ static void test_truncations_refused(void **state)
 		struct model *m = (struct model *)1;
 		char err[MODEL_ERR_MAX] = "";
 
-		assert_int_equal(model_load_buffer(&m, f->buf, len, err,
-						   sizeof(err)),
-				 -1);
+		assert_int_equal(
+		    model_load_buffer(&m, f->buf, len, err, sizeof(err)), -1);
 		assert_null(m);
 		assert_true(strlen(err) > 10);
 	}
@@ -267,7 +266,8 @@ static void test_resealed_mutations(void **state)
 			len = f->len + (size_t)(s >> 40) % 64;
 		edits = 1 + (int)((s >> 20) % 4);
 		for (e = 0; e < edits; e++) {
-			s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+			s = s * 6364136223846793005ULL +
+			    1442695040888963407ULL;
 			// Keep magic and version, so the parser is reached.
 			k = 12 + (size_t)(s >> 33) % (len - 20);
 			copy[k] = (unsigned char)(s >> 8);
@@ -311,9 +311,8 @@ static void test_wrong_version_and_magic(void **state)
 			 -1);
 	assert_non_null(strstr(err, "not a namegen model"));
 
-	assert_int_equal(model_load(&m, "/nonexistent/x.model", err,
-				    sizeof(err)),
-			 -1);
+	assert_int_equal(
+	    model_load(&m, "/nonexistent/x.model", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "/nonexistent/x.model"));
 	free(copy);
 }
@@ -321,16 +320,16 @@ static void test_wrong_version_and_magic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_roundtrip_bit_identical,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncations_refused, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_flipped_bytes_refused,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resealed_mutations, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_version_and_magic,
-						setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_roundtrip_bit_identical,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_truncations_refused, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_flipped_bytes_refused, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_resealed_mutations, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_wrong_version_and_magic,
+					    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,10 +29,10 @@ static const struct gru_dims tiny = {.vocab = 6,
 #define TT 5 /* steps */
 
 /* Three names of 4, 2 and 3 characters, time-major, padded with -1. */
-static const int in_tok[TT * TB] = {0, 0, 0, 1, 4, 2, 2, 5, 3,
-				    3, 0, 1, 5, 0, 0};
-static const int tg_tok[TT * TB] = {1, 4, 2, 2, 5, 3, 3, 0, 1,
-				    5, -1, 0, 0, -1, -1};
+static const int in_tok[TT * TB] = {0, 0, 0, 1, 4, 2, 2, 5,
+				    3, 3, 0, 1, 5, 0, 0};
+static const int tg_tok[TT * TB] = {1, 4, 2,  2, 5, 3,	3, 0,
+				    1, 5, -1, 0, 0, -1, -1};
 static const int countries[TB] = {0, 2, 1};
 static const int genders[TB] = {1, 0, 1};
 
@@ -55,8 +55,8 @@ static double mean_loss(struct bptt *w, const struct gru_params *p)
 	double loss;
 
 	w->rng = 99;
-	loss = bptt_forward(w, p, TB, TT, in_tok, tg_tok, countries,
-				   genders, &count);
+	loss = bptt_forward(w, p, TB, TT, in_tok, tg_tok, countries, genders,
+			    &count);
 
 	assert_int_equal(count, 12);
 	return loss / (double)count;
@@ -74,10 +74,11 @@ static int tensors(const struct gru_params *p, struct tensor *t)
 	size_t h3 = 3 * (size_t)d->hidden;
 	int n = 0, l;
 
-#define T(nm, ptr, ln)                                                   \
+#define T(nm, ptr, ln)                                                        \
 	t[n++] = (struct tensor){nm, (size_t)((ptr)-p->data), (ln)}
 	T("char_emb", p->char_emb, (size_t)d->vocab * d->emb_char);
-	T("country_emb", p->country_emb, (size_t)d->countries * d->emb_country);
+	T("country_emb", p->country_emb,
+	  (size_t)d->countries * d->emb_country);
 	T("gender_emb", p->gender_emb, (size_t)d->genders * d->emb_gender);
 	for (l = 0; l < d->layers; l++) {
 		T(l ? "w_ih[1]" : "w_ih[0]", p->layer[l].w_ih,
@@ -244,28 +245,28 @@ static void test_step_cblas_matches_loops(void **state)
 
 		assert_non_null(sc);
 		for (i = 0; i < b; i++) {
-			int c[2] = {i % mid.countries, (i + 3) % mid.countries};
+			int c[2] = {i % mid.countries,
+				    (i + 3) % mid.countries};
 			float wt[2] = {1.0f, (float)i};
 			char err[128];
 
-			assert_int_equal(gru_condition(&g,
-						       cond + (size_t)i *
-								      gru_cond_size(
-									      &g),
-						       2, c, wt, i % 3 - 1, err,
-						       sizeof(err)),
-					 0);
+			assert_int_equal(
+			    gru_condition(
+				&g, cond + (size_t)i * gru_cond_size(&g), 2, c,
+				wt, i % 3 - 1, err, sizeof(err)),
+			    0);
 		}
 		gru_state_reset(&g, b, h1);
 		gru_state_reset(&g, b, h2);
 		for (s = 0; s < 6; s++) {
 			for (i = 0; i < b; i++)
-				tok[i] = s == 0 ? 0 : (i * 7 + s * 3) % mid.vocab;
+				tok[i] =
+				    s == 0 ? 0 : (i * 7 + s * 3) % mid.vocab;
 			gru_step(&g, b, tok, cond, h1, o1, sc);
 			gru_step_ref(&g, b, tok, cond, h2, o2, sc);
 			worst = fmax(worst, max_diff(h1, h2, hs));
-			worst = fmax(worst, max_diff(o1, o2,
-						     (size_t)b * mid.vocab));
+			worst = fmax(worst,
+				     max_diff(o1, o2, (size_t)b * mid.vocab));
 		}
 		print_message("# batch %d: max difference %.2e\n", b, worst);
 		assert_true(worst < 1e-5);
@@ -304,13 +305,11 @@ static void test_score_matches_training_forward(void **state)
 	loss = bptt_forward(&w, &p, 1, 5, in, tg, &c, &gen, &count);
 	assert_int_equal(count, 5);
 
-	assert_int_equal(gru_condition(&g, cond, 1, &c, &wt, gen, err,
-				       sizeof(err)),
-			 0);
+	assert_int_equal(
+	    gru_condition(&g, cond, 1, &c, &wt, gen, err, sizeof(err)), 0);
 	c = 0;
-	assert_int_equal(gru_condition(&g, cond + 15, 1, &c, &wt, 1, err,
-				       sizeof(err)),
-			 0);
+	assert_int_equal(
+	    gru_condition(&g, cond + 15, 1, &c, &wt, 1, err, sizeof(err)), 0);
 	sc = malloc(gru_score_scratch_floats(&g, 2) * sizeof(float));
 	assert_non_null(sc);
 	gru_score(&g, 2, cond, name, 4, logp, sc);
@@ -345,8 +344,7 @@ static void test_condition(void **state)
 
 	assert_int_equal(gru_condition(&g, m, 1, &c, &one, 1, err, 128), 0);
 	assert_int_equal(gru_condition(&g, f, 1, &c, &one, 0, err, 128), 0);
-	assert_int_equal(gru_condition(&g, any, 1, &c, &one, -1, err, 128),
-			 0);
+	assert_int_equal(gru_condition(&g, any, 1, &c, &one, -1, err, 128), 0);
 	for (j = 0; j < 15; j++)
 		assert_true(fabsf(any[j] - 0.5f * (m[j] + f[j])) < 1e-5f);
 	assert_true(max_diff(m, f, 15) > 1e-3);
@@ -364,12 +362,12 @@ static void test_condition(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_gradient_check),
-		cmocka_unit_test(test_gradient_check_dropout),
-		cmocka_unit_test(test_bptt_cblas_matches_loops),
-		cmocka_unit_test(test_step_cblas_matches_loops),
-		cmocka_unit_test(test_score_matches_training_forward),
-		cmocka_unit_test(test_condition),
+	    cmocka_unit_test(test_gradient_check),
+	    cmocka_unit_test(test_gradient_check_dropout),
+	    cmocka_unit_test(test_bptt_cblas_matches_loops),
+	    cmocka_unit_test(test_step_cblas_matches_loops),
+	    cmocka_unit_test(test_score_matches_training_forward),
+	    cmocka_unit_test(test_condition),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,10 +39,9 @@ static int setup(void **state)
 				       DATASET_AUTO, 0, NULL, NULL, err,
 				       sizeof(err)),
 			 0);
-	assert_int_equal(trainer_alphabet(&t->ds, &t->a, err, sizeof(err)),
-			 0);
-	assert_int_equal(trainer_encode(&t->ds, &t->a, &t->ex, &t->tokens,
-					err, sizeof(err)),
+	assert_int_equal(trainer_alphabet(&t->ds, &t->a, err, sizeof(err)), 0);
+	assert_int_equal(trainer_encode(&t->ds, &t->a, &t->ex, &t->tokens, err,
+					sizeof(err)),
 			 0);
 	t->d = (struct gru_dims){.vocab = t->a.size + 1,
 				 .countries = t->ds.countries,
@@ -107,7 +106,7 @@ static void test_loss_falls_and_is_reproducible(void **state)
 	before = trainer_evaluate(&p, t->ex, t->ds.count, 1, &chars);
 	assert_int_equal(chars, strlen("GiuliaGiadaGinaGinoGiulioGiacomo"
 				       "AstridAnnikaAgnetaAndersArvidAxel") +
-					5 + 6 + 9 + 9 + 16);
+				    5 + 6 + 9 + 9 + 16);
 
 	train(t, a, 2, &ra);
 	after = trainer_evaluate(&p, t->ex, t->ds.count, 2, NULL);
@@ -196,12 +195,12 @@ static void test_bad_settings_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(
-			test_loss_falls_and_is_reproducible, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_evaluate_matches_score,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_settings_refused,
-						setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_loss_falls_and_is_reproducible, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_evaluate_matches_score, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_settings_refused, setup,
+					    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
