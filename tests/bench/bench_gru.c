@@ -60,6 +60,19 @@ static double time_step(const struct gru *g, int b, const int *tok,
 	}
 }
 
+/* product computes out = h w^T for w (rows, H): sgemv for one row of h,
+ * else sgemm for b rows. */
+static void product(bool gemv, int b, int rows, int hd, const float *w,
+		    const float *h, float *out)
+{
+	if (gemv)
+		cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, hd, 1.0f, w, hd,
+			    h, 1, 0.0f, out, 1);
+	else
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, rows,
+			    hd, 1.0f, h, hd, w, hd, 0.0f, out, rows);
+}
+
 /* time_raw times the same products as bare cblas calls. */
 static double time_raw(const struct gru_params *p, int b, bool gemv,
 		       const float *h, float *out)
@@ -71,41 +84,13 @@ static double time_raw(const struct gru_params *p, int b, bool gemv,
 
 	for (;;) {
 		for (k = 0; k < 10; k++) {
-			for (l = 0; l < d->layers; l++) {
-				if (gemv)
-					cblas_sgemv(CblasRowMajor,
-						    CblasNoTrans, h3, hd, 1.0f,
-						    p->layer[l].w_hh, hd, h, 1,
-						    0.0f, out, 1);
-				else
-					cblas_sgemm(CblasRowMajor,
-						    CblasNoTrans, CblasTrans,
-						    b, h3, hd, 1.0f, h, hd,
-						    p->layer[l].w_hh, hd, 0.0f,
-						    out, h3);
-			}
-			for (l = 1; l < d->layers; l++) {
-				if (gemv)
-					cblas_sgemv(CblasRowMajor,
-						    CblasNoTrans, h3, hd, 1.0f,
-						    p->layer[l].w_ih, hd, h, 1,
-						    0.0f, out, 1);
-				else
-					cblas_sgemm(CblasRowMajor,
-						    CblasNoTrans, CblasTrans,
-						    b, h3, hd, 1.0f, h, hd,
-						    p->layer[l].w_ih, hd, 0.0f,
-						    out, h3);
-			}
-			if (gemv)
-				cblas_sgemv(CblasRowMajor, CblasNoTrans,
-					    d->vocab, hd, 1.0f, p->w_out, hd,
-					    h, 1, 0.0f, out, 1);
-			else
-				cblas_sgemm(CblasRowMajor, CblasNoTrans,
-					    CblasTrans, b, d->vocab, hd, 1.0f,
-					    h, hd, p->w_out, hd, 0.0f, out,
-					    d->vocab);
+			for (l = 0; l < d->layers; l++)
+				product(gemv, b, h3, hd, p->layer[l].w_hh, h,
+					out);
+			for (l = 1; l < d->layers; l++)
+				product(gemv, b, h3, hd, p->layer[l].w_ih, h,
+					out);
+			product(gemv, b, d->vocab, hd, p->w_out, h, out);
 		}
 		n += 10;
 		t = now() - t0;
