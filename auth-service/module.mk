@@ -40,4 +40,4 @@ $(BUILD)/bench/bench_auth: $(BUILD)/tests/bench/bench_auth.o $(LIBAUTH) \
 
 .PHONY: bench-auth
 bench-auth: $(BUILD)/bench/bench_auth $(BUILD)/bin/auth-service
-	@bash tests/bench/bench_auth.sh
+	@BUILD=$(BUILD) bash tests/bench/bench_auth.sh
