@@ -9,6 +9,7 @@
  * data. */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,7 +266,7 @@ static void show_progress(void *arg, const struct trainer_progress *p)
 {
 	struct progress *pg = arg;
 	double per_batch, left;
-	char left_s[32];
+	char left_s[32], held_s[32];
 
 	if (p->epoch_done) {
 		if (pg->tty)
@@ -289,10 +290,14 @@ static void show_progress(void *arg, const struct trainer_progress *p)
 	left = per_batch * ((double)(p->max_epochs - p->epoch) * p->batches +
 			    (double)(p->batches - p->batch));
 	fmt_duration(left_s, sizeof(left_s), left);
-	printf("\repoch %d/%d  batch %zu/%zu  loss %.4f  held-out %.4f  "
+	if (isnan(p->heldout_loss))
+		snprintf(held_s, sizeof(held_s), "-");
+	else
+		snprintf(held_s, sizeof(held_s), "%.4f", p->heldout_loss);
+	printf("\repoch %d/%d  batch %zu/%zu  loss %.4f  held-out %s  "
 	       "%.0f chars/s  time left <= %s ",
 	       p->epoch, p->max_epochs, p->batch, p->batches, p->train_loss,
-	       p->heldout_loss, p->chars_per_second, left_s);
+	       held_s, p->chars_per_second, left_s);
 	fflush(stdout);
 }
 
