@@ -37,6 +37,7 @@ struct main_cfg {
 	long session_ttl, session_max_age, sessions_max;
 	long opslimit, memlimit_kib;
 	long fails_email, fails_addr, fail_window;
+	long register_max, register_window;
 	long migrate_wait_s;
 };
 
@@ -89,6 +90,10 @@ static void main_read_config(struct main_cfg *c, bool migrate_only)
 	c->fails_addr =
 	    config_int(&cfg, "LOGIN_FAILS_PER_ADDR", 50, 1, 1000000);
 	c->fail_window = config_int(&cfg, "LOGIN_FAIL_WINDOW", 900, 1, 86400);
+	c->register_max =
+	    config_int(&cfg, "REGISTER_PER_ADDR", 20, 1, 1000000);
+	c->register_window =
+	    config_int(&cfg, "REGISTER_WINDOW", 3600, 1, 86400);
 	if (!cfg.failed && c->session_max_age < c->session_ttl)
 		config_fail(&cfg,
 			    "SESSION_MAX_AGE (%ld) must be at least "
@@ -258,6 +263,8 @@ static int main_serve(const struct main_cfg *c)
 	svc.rate.email_max = (int)c->fails_email;
 	svc.rate.addr_max = (int)c->fails_addr;
 	svc.rate.window_s = (int)c->fail_window;
+	svc.register_max = (int)c->register_max;
+	svc.register_window_s = (int)c->register_window;
 	svc.session.ttl_s = (int)c->session_ttl;
 	svc.session.max_age_s = (int)c->session_max_age;
 	svc.session.max_per_user = (int)c->sessions_max;

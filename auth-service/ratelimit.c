@@ -30,6 +30,16 @@ static const char rate_fail_lua[] =
     "end\n"
     "return 0\n";
 
+/* KEYS[1] counter; ARGV limit, window. Counts one; the seconds to wait
+ * when the count is past the limit, else 0. */
+static const char rate_hit_lua[] =
+    "local n = redis.call('INCR', KEYS[1])\n"
+    "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end\n"
+    "if n <= tonumber(ARGV[1]) then return 0 end\n"
+    "local t = redis.call('TTL', KEYS[1])\n"
+    "if t < 1 then t = 1 end\n"
+    "return t\n";
+
 /* rate_key writes prefix + the hex of a 128-bit hash of value. */
 static void rate_key(char out[RATE_KEY_MAX], const char *prefix,
 		     const char *value)
@@ -125,4 +135,35 @@ int auth_rate_clear(struct auth_redis *r, const char *email, int timeout_ms,
 		return -1;
 	freeReplyObject(reply);
 	return 0;
+}
+
+int auth_rate_register(struct auth_redis *r, const char *addr, int max,
+		       int window_s, uint32_t *retry_after_s, int timeout_ms,
+		       char *err, size_t errlen)
+{
+	char key[RATE_KEY_MAX], smax[16], win[16];
+	struct auth_redis_cmd cmd;
+	redisReply *reply = NULL;
+	int rc = -1;
+
+	if (!addr || !*addr)
+		return 0;
+	rate_key(key, "ng:rl:r:", addr);
+	snprintf(smax, sizeof(smax), "%d", max);
+	snprintf(win, sizeof(win), "%d", window_s);
+	auth_redis_cmd_set(&cmd, "EVAL", rate_hit_lua, "1", key, smax, win,
+			   NULL);
+	if (auth_redis_exec(r, &cmd, 1, &reply, timeout_ms, err, errlen) < 0)
+		return -1;
+	if (reply->type == REDIS_REPLY_INTEGER) {
+		rc = reply->integer > 0;
+		if (rc)
+			*retry_after_s = (uint32_t)reply->integer;
+	} else {
+		snprintf(err, errlen, "rate limit script failed: %.120s",
+			 reply->type == REDIS_REPLY_ERROR ? reply->str
+							  : "bad reply");
+	}
+	freeReplyObject(reply);
+	return rc;
 }

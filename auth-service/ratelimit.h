@@ -42,4 +42,12 @@ int auth_rate_fail(struct auth_redis *r, const struct auth_rate *rate,
 int auth_rate_clear(struct auth_redis *r, const char *email, int timeout_ms,
 		    char *err, size_t errlen);
 
+/* auth_rate_register counts one account creation from addr (nothing
+ * when addr is NULL or "") against max per window_s. Returns 0 when it
+ * is within the limit, 1 when past it (with *retry_after_s set), -1 with
+ * a sentence in err when Redis is unavailable. Key: ng:rl:r:<hash>. */
+int auth_rate_register(struct auth_redis *r, const char *addr, int max,
+		       int window_s, uint32_t *retry_after_s, int timeout_ms,
+		       char *err, size_t errlen);
+
 #endif /* AUTH_RATELIMIT_H */

@@ -136,6 +136,35 @@ static int svc_rate_check(struct auth_svc *svc, struct rpc_call *call,
 	return 0;
 }
 
+/* svc_register_check counts an account creation from the caller's
+ * address. Returns 0 to go on, -1 when the call was completed. */
+static int svc_register_check(struct auth_svc *svc, struct rpc_call *call)
+{
+	const char *addr = rpc_call_metadata(call, RPC_META_CLIENT_ADDR);
+	char err[SVC_ERR_MAX];
+	uint32_t wait = 0;
+	int left = svc_left(call), rc;
+
+	if (!left)
+		return -1;
+	rc = auth_rate_register(svc->redis, addr, svc->register_max,
+				svc->register_window_s, &wait, left, err,
+				sizeof(err));
+	if (rc < 0) {
+		svc_redis_fail(call, err);
+		return -1;
+	}
+	if (rc > 0) {
+		rpc_call_set_retry_after(call, wait);
+		rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED,
+			      "too many new accounts from this address; try "
+			      "again in %u s",
+			      wait);
+		return -1;
+	}
+	return 0;
+}
+
 /* svc_rate_fail counts a failed password check (best effort: a Redis
  * failure here is logged, the caller's answer stays the same). */
 static void svc_rate_fail(struct auth_svc *svc, struct rpc_call *call,
@@ -485,6 +514,10 @@ static void svc_register(Namegen__V1__AuthService_Service *base,
 	    auth_rules_password(req->password, "password", err, sizeof(err)) <
 		0) {
 		rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s", err);
+		free(job);
+		return;
+	}
+	if (svc_register_check(svc, call) < 0) {
 		free(job);
 		return;
 	}

@@ -29,6 +29,8 @@ struct auth_svc {
 	const struct auth_pw *pw;
 	struct auth_pool *hash_pool;
 	struct auth_rate rate;
+	int register_max; /* accounts per client address per window */
+	int register_window_s;
 	struct auth_session_policy session;
 	/* Set at shutdown: hashes still queued are refused. */
 	atomic_bool stopping;

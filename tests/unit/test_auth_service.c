@@ -318,6 +318,7 @@ static void service_start(int memlimit_kib)
 		setenv("LOGIN_FAILS_PER_EMAIL", "3", 1);
 		setenv("LOGIN_FAILS_PER_ADDR", "6", 1);
 		setenv("LOGIN_FAIL_WINDOW", "60", 1);
+		setenv("REGISTER_PER_ADDR", "3", 1);
 		setenv("AUTH_CONNECT_TIMEOUT_MS", "1000", 1);
 		setenv("AUTH_STATEMENT_TIMEOUT_MS", "2000", 1);
 		setenv("AUTH_THREADS", "6", 1);
@@ -658,6 +659,47 @@ static void test_rate_limits(void **state)
 	assert_int_equal(redis_count("*eve@example.org*"), 0);
 	assert_int_equal(redis_count("*10.2.0.1*"), 0);
 	assert_true(redis_count("ng:rl:*") > 0);
+}
+
+/* register_from creates an account as the gateway would, with the end
+ * user's address. */
+static int register_from(const char *addr, const char *email, uint32_t *wait)
+{
+	Namegen__V1__RegisterRequest q;
+	struct rpc_reply r;
+	int st;
+
+	namegen__v1__register_request__init(&q);
+	q.username = S("Many");
+	q.email = (char *)(uintptr_t)email;
+	q.password = S("many secrets");
+	st = call("RegisterUser", &q.base, NULL, addr, &r);
+	*wait = r.retry_after_s;
+	rpc_reply_clear(&r);
+	return st;
+}
+
+static void test_registrations_per_address_are_limited(void **state)
+{
+	uint32_t wait = 0;
+	char email[64];
+	int i;
+
+	(void)state;
+	NEED_SERVICE();
+	for (i = 0; i < 3; i++) {
+		snprintf(email, sizeof(email), "many%d@example.org", i);
+		assert_int_equal(register_from("10.3.0.1", email, &wait),
+				 RPC_OK);
+	}
+	assert_int_equal(register_from("10.3.0.1", "many9@example.org", &wait),
+			 RPC_RESOURCE_EXHAUSTED);
+	assert_true(wait >= 1 && wait <= 3600);
+	assert_int_equal(sql_num("SELECT count(*) FROM users WHERE email = "
+				 "'many9@example.org'"),
+			 0);
+	assert_int_equal(register_from("10.3.0.2", "many9@example.org", &wait),
+			 RPC_OK);
 }
 
 static void test_session_expiry_slides(void **state)
@@ -1175,6 +1217,7 @@ int main(void)
 	    cmocka_unit_test(test_favorites),
 	    cmocka_unit_test(test_concurrent_likes_store_one_row),
 	    cmocka_unit_test(test_delete_account_leaves_nothing),
+	    cmocka_unit_test(test_registrations_per_address_are_limited),
 	    cmocka_unit_test(test_session_expiry_slides),
 	    cmocka_unit_test(test_hash_upgraded_on_login),
 	    cmocka_unit_test(test_redis_restart),
