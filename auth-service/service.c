@@ -299,6 +299,39 @@ static void svc_upgrade_hash(struct svc_job *job)
 	auth_db_release(svc->db, conn);
 }
 
+/* svc_login_still_valid closes the race with DeleteAccount: a session
+ * made after the password check is kept only if the account still exists
+ * once the session is in Redis (a deletion after this point ends it with
+ * the others). Returns 0, or ends the session, completes the call and
+ * returns -1. */
+static int svc_login_still_valid(struct svc_job *job, const char *token)
+{
+	struct auth_svc *svc = job->svc;
+	struct auth_user again;
+	char err[SVC_ERR_MAX];
+	bool found = false;
+	PGconn *conn;
+	int rc = AUTH_DB_DOWN;
+
+	conn = svc_db_get(svc, job->call);
+	if (!conn)
+		goto ended;
+	rc = auth_users_find(conn, NULL, job->user.id, &again, NULL, &found,
+			     err, sizeof(err));
+	auth_db_release(svc->db, conn);
+	if (rc == AUTH_DB_OK && found)
+		return 0;
+	if (rc != AUTH_DB_OK)
+		svc_db_fail(job->call, rc, err);
+	else
+		rpc_call_fail(job->call, RPC_UNAUTHENTICATED, SVC_BAD_LOGIN);
+ended:
+	if (auth_session_end(svc->redis, token, 1000, err, sizeof(err)) < 0)
+		log_warn("could not end a session of a failed login",
+			 "reason=\"%s\"", err);
+	return -1;
+}
+
 static void svc_login_job(struct svc_job *job)
 {
 	struct auth_svc *svc = job->svc;
@@ -327,6 +360,8 @@ static void svc_login_job(struct svc_job *job)
 		svc_redis_fail(job->call, err);
 		return;
 	}
+	if (svc_login_still_valid(job, token) < 0)
+		return;
 	svc_user_msg(&um, &job->user);
 	reply.user = &um;
 	reply.token = token;
