@@ -10,100 +10,79 @@
 #include "namegen.pb-c.h"
 
 #define MODEL (&namegen__v1__model_service__descriptor)
-#define AUTH (&namegen__v1__auth_service__descriptor)
+#define AUTH  (&namegen__v1__auth_service__descriptor)
 
 /* The OpenAPI document, assembled into gw_openapi.o from
  * gateway/openapi.json (see module.mk). */
 extern const char gw_openapi_start[];
 extern const char gw_openapi_end[];
 
-const char *
-gw_api_openapi(size_t *len)
+const char *gw_api_openapi(size_t *len)
 {
 	*len = (size_t)(gw_openapi_end - gw_openapi_start);
 	return gw_openapi_start;
 }
 
-static enum gw_step
-call1(struct gw_req *r, const ProtobufCServiceDescriptor *svc,
-      const char *method, const ProtobufCMessage *msg)
-{
-	struct gw_req_callspec c = {svc, method, msg};
-
-	return gw_req_call(r, &c, 1);
-}
-
-static enum gw_step
-bad_request(struct gw_req *r, const struct gw_json_err *e)
-{
-	return gw_req_error(r, 400, e->code, e->field, "%s", e->message);
-}
-
-static enum gw_step
-no_content(struct gw_req *r)
+static enum gw_step no_content(struct gw_req *r)
 {
 	return gw_req_bytes(r, 204, NULL, "", 0);
 }
 
 /* ---------------------------------------------------------------- model */
 
-static enum gw_step
-api_meta(struct gw_req *r)
+static enum gw_step api_meta(struct gw_req *r)
 {
 	static const Namegen__V1__MetaRequest req =
-		NAMEGEN__V1__META_REQUEST__INIT;
+	    NAMEGEN__V1__META_REQUEST__INIT;
 
 	if (r->step == 0)
-		return call1(r, MODEL, "Meta", &req.base);
+		return gw_req_call1(r, MODEL, "Meta", &req.base);
 	if (!gw_req_ok(r, 0))
 		return GW_DONE;
-	return gw_req_json(r, 200,
-			   gw_map_meta_reply((const Namegen__V1__MetaReply *)
-						     r->slot[0]
-							     .body));
+	return gw_req_json(
+	    r, 200,
+	    gw_map_meta_reply(
+		(const Namegen__V1__MetaReply *)r->slot[0].body));
 }
 
-static enum gw_step
-api_names(struct gw_req *r)
+static enum gw_step api_names(struct gw_req *r)
 {
 	struct gw_json_err e;
 
 	if (r->step == 0) {
 		if (gw_map_generate_req(r->json, &r->msg.generate, &e) < 0)
-			return bad_request(r, &e);
-		return call1(r, MODEL, "Generate",
-			     &r->msg.generate.msg.base);
+			return gw_req_bad_body(r, &e);
+		return gw_req_call1(r, MODEL, "Generate",
+				    &r->msg.generate.msg.base);
 	}
 	if (!gw_req_ok(r, 0))
 		return GW_DONE;
 	return gw_req_json(
-		r, 200,
-		gw_map_generate_reply(
-			(const Namegen__V1__GenerateReply *)r->slot[0].body));
+	    r, 200,
+	    gw_map_generate_reply(
+		(const Namegen__V1__GenerateReply *)r->slot[0].body));
 }
 
-static enum gw_step
-api_score(struct gw_req *r)
+static enum gw_step api_score(struct gw_req *r)
 {
 	struct gw_json_err e;
 
 	if (r->step == 0) {
 		if (gw_map_score_req(r->json, &r->msg.score, &e) < 0)
-			return bad_request(r, &e);
-		return call1(r, MODEL, "Score", &r->msg.score.base);
+			return gw_req_bad_body(r, &e);
+		return gw_req_call1(r, MODEL, "Score", &r->msg.score.base);
 	}
 	if (!gw_req_ok(r, 0))
 		return GW_DONE;
 	return gw_req_json(
-		r, 200,
-		gw_map_score_reply(
-			(const Namegen__V1__ScoreReply *)r->slot[0].body));
+	    r, 200,
+	    gw_map_score_reply(
+		(const Namegen__V1__ScoreReply *)r->slot[0].body));
 }
 
 /* ------------------------------------------------------------- accounts */
 
-static enum gw_step
-api_register(struct gw_req *r)
+static enum gw_step api_register(struct gw_req *r)
 {
 	const Namegen__V1__RegisterReply *rep;
 	struct gw_json_err e;
@@ -111,8 +90,8 @@ api_register(struct gw_req *r)
 
 	if (r->step == 0) {
 		if (gw_map_register_req(r->json, &r->msg.reg, &e) < 0)
-			return bad_request(r, &e);
-		return call1(r, AUTH, "RegisterUser", &r->msg.reg.base);
+			return gw_req_bad_body(r, &e);
+		return gw_req_call1(r, AUTH, "RegisterUser", &r->msg.reg.base);
 	}
 	if (!gw_req_ok(r, 0))
 		return GW_DONE;
@@ -128,18 +107,17 @@ api_register(struct gw_req *r)
 	return gw_req_json(r, 201, json_pack("{s:o}", "user", user));
 }
 
-static enum gw_step
-api_login(struct gw_req *r)
+static enum gw_step api_login(struct gw_req *r)
 {
 	const Namegen__V1__LoginReply *rep;
 	struct gw_json_err e;
 
 	if (r->step == 0) {
 		if (gw_map_login_req(r->json, &r->msg.login, &e) < 0)
-			return bad_request(r, &e);
+			return gw_req_bad_body(r, &e);
 		/* a login replaces whatever session came with it */
 		r->token[0] = '\0';
-		return call1(r, AUTH, "Login", &r->msg.login.base);
+		return gw_req_call1(r, AUTH, "Login", &r->msg.login.base);
 	}
 	if (!gw_req_ok(r, 0))
 		return GW_DONE;
@@ -150,8 +128,7 @@ api_login(struct gw_req *r)
 }
 
 /* need_session answers 401 without a call when no token came. */
-static bool
-need_session(struct gw_req *r)
+static bool need_session(struct gw_req *r)
 {
 	if (r->token[0])
 		return true;
@@ -161,16 +138,15 @@ need_session(struct gw_req *r)
 	return false;
 }
 
-static enum gw_step
-api_logout(struct gw_req *r)
+static enum gw_step api_logout(struct gw_req *r)
 {
 	static const Namegen__V1__LogoutRequest req =
-		NAMEGEN__V1__LOGOUT_REQUEST__INIT;
+	    NAMEGEN__V1__LOGOUT_REQUEST__INIT;
 
 	if (r->step == 0) {
 		if (!need_session(r))
 			return GW_DONE;
-		return call1(r, AUTH, "Logout", &req.base);
+		return gw_req_call1(r, AUTH, "Logout", &req.base);
 	}
 	if (!gw_req_ok(r, 0))
 		return GW_DONE;
@@ -179,27 +155,25 @@ api_logout(struct gw_req *r)
 	return GW_DONE;
 }
 
-static enum gw_step
-api_me(struct gw_req *r)
+static enum gw_step api_me(struct gw_req *r)
 {
 	static const Namegen__V1__WhoAmIRequest req =
-		NAMEGEN__V1__WHO_AM_IREQUEST__INIT;
+	    NAMEGEN__V1__WHO_AM_IREQUEST__INIT;
 
 	if (r->step == 0) {
 		if (!need_session(r))
 			return GW_DONE;
-		return call1(r, AUTH, "WhoAmI", &req.base);
+		return gw_req_call1(r, AUTH, "WhoAmI", &req.base);
 	}
 	if (!gw_req_ok(r, 0))
 		return GW_DONE;
 	return gw_req_json(
-		r, 200,
-		gw_map_whoami_reply(
-			(const Namegen__V1__WhoAmIReply *)r->slot[0].body));
+	    r, 200,
+	    gw_map_whoami_reply(
+		(const Namegen__V1__WhoAmIReply *)r->slot[0].body));
 }
 
-static enum gw_step
-api_me_delete(struct gw_req *r)
+static enum gw_step api_me_delete(struct gw_req *r)
 {
 	struct gw_json_err e;
 
@@ -207,8 +181,9 @@ api_me_delete(struct gw_req *r)
 		if (!need_session(r))
 			return GW_DONE;
 		if (gw_map_delete_req(r->json, &r->msg.del, &e) < 0)
-			return bad_request(r, &e);
-		return call1(r, AUTH, "DeleteAccount", &r->msg.del.base);
+			return gw_req_bad_body(r, &e);
+		return gw_req_call1(r, AUTH, "DeleteAccount",
+				    &r->msg.del.base);
 	}
 	if (!gw_req_ok(r, 0))
 		return GW_DONE;
@@ -217,8 +192,7 @@ api_me_delete(struct gw_req *r)
 	return GW_DONE;
 }
 
-static enum gw_step
-api_password(struct gw_req *r)
+static enum gw_step api_password(struct gw_req *r)
 {
 	const Namegen__V1__ChangePasswordReply *rep;
 	struct gw_json_err e;
@@ -227,9 +201,9 @@ api_password(struct gw_req *r)
 		if (!need_session(r))
 			return GW_DONE;
 		if (gw_map_password_req(r->json, &r->msg.password, &e) < 0)
-			return bad_request(r, &e);
-		return call1(r, AUTH, "ChangePassword",
-			     &r->msg.password.base);
+			return gw_req_bad_body(r, &e);
+		return gw_req_call1(r, AUTH, "ChangePassword",
+				    &r->msg.password.base);
 	}
 	if (!gw_req_ok(r, 0))
 		return GW_DONE;
@@ -242,8 +216,7 @@ api_password(struct gw_req *r)
 
 /* ------------------------------------------------------------ favorites */
 
-static enum gw_step
-api_favorites(struct gw_req *r)
+static enum gw_step api_favorites(struct gw_req *r)
 {
 	struct gw_json_err e;
 
@@ -251,25 +224,22 @@ api_favorites(struct gw_req *r)
 		if (!need_session(r))
 			return GW_DONE;
 		if (gw_map_list_req(gw_req_arg(r, "limit"),
-				    gw_req_arg(r, "cursor"),
-				    &r->msg.list.msg, &e) < 0)
-			return bad_request(r, &e);
-		return call1(r, AUTH, "ListFavorites", &r->msg.list.msg.base);
+				    gw_req_arg(r, "cursor"), &r->msg.list.msg,
+				    &e) < 0)
+			return gw_req_bad_body(r, &e);
+		return gw_req_call1(r, AUTH, "ListFavorites",
+				    &r->msg.list.msg.base);
 	}
 	if (!gw_req_ok(r, 0))
 		return GW_DONE;
-	return gw_req_json(r, 200,
-			   gw_map_list_reply(
-				   (const Namegen__V1__ListFavoritesReply *)
-					   r->slot[0]
-						   .body));
+	return gw_req_json(
+	    r, 200,
+	    gw_map_list_reply(
+		(const Namegen__V1__ListFavoritesReply *)r->slot[0].body));
 }
 
-static enum gw_step
-api_favorite_add(struct gw_req *r)
+static enum gw_step api_favorite_add(struct gw_req *r)
 {
-	Namegen__V1__AddFavoriteRequest init =
-		NAMEGEN__V1__ADD_FAVORITE_REQUEST__INIT;
 	const Namegen__V1__AddFavoriteReply *rep;
 	struct gw_json_err e;
 
@@ -277,27 +247,22 @@ api_favorite_add(struct gw_req *r)
 		if (!need_session(r))
 			return GW_DONE;
 		if (gw_map_favorite_req(r->json, &r->msg.fav.key, &e) < 0)
-			return bad_request(r, &e);
-		r->msg.fav.add = init;
-		r->msg.fav.add.name = (char *)(uintptr_t)r->msg.fav.key.name;
-		r->msg.fav.add.country = r->msg.fav.key.country;
-		r->msg.fav.add.gender = r->msg.fav.key.gender;
-		return call1(r, AUTH, "AddFavorite", &r->msg.fav.add.base);
+			return gw_req_bad_body(r, &e);
+		gw_map_favorite_add(&r->msg.fav.key, &r->msg.fav.add);
+		return gw_req_call1(r, AUTH, "AddFavorite",
+				    &r->msg.fav.add.base);
 	}
 	if (!gw_req_ok(r, 0))
 		return GW_DONE;
 	rep = (const Namegen__V1__AddFavoriteReply *)r->slot[0].body;
 	return gw_req_json(r, rep->created ? 201 : 200,
 			   json_pack("{s:o, s:b}", "favorite",
-				     gw_map_favorite(rep->favorite),
-				     "created", rep->created));
+				     gw_map_favorite(rep->favorite), "created",
+				     rep->created));
 }
 
-static enum gw_step
-api_favorite_remove(struct gw_req *r)
+static enum gw_step api_favorite_remove(struct gw_req *r)
 {
-	Namegen__V1__RemoveFavoriteRequest init =
-		NAMEGEN__V1__REMOVE_FAVORITE_REQUEST__INIT;
 	const Namegen__V1__RemoveFavoriteReply *rep;
 	struct gw_json_err e;
 
@@ -305,25 +270,21 @@ api_favorite_remove(struct gw_req *r)
 		if (!need_session(r))
 			return GW_DONE;
 		if (gw_map_favorite_req(r->json, &r->msg.fav.key, &e) < 0)
-			return bad_request(r, &e);
-		r->msg.fav.remove = init;
-		r->msg.fav.remove.name =
-			(char *)(uintptr_t)r->msg.fav.key.name;
-		r->msg.fav.remove.country = r->msg.fav.key.country;
-		r->msg.fav.remove.gender = r->msg.fav.key.gender;
-		return call1(r, AUTH, "RemoveFavorite",
-			     &r->msg.fav.remove.base);
+			return gw_req_bad_body(r, &e);
+		gw_map_favorite_remove(&r->msg.fav.key, &r->msg.fav.remove);
+		return gw_req_call1(r, AUTH, "RemoveFavorite",
+				    &r->msg.fav.remove.base);
 	}
 	if (!gw_req_ok(r, 0))
 		return GW_DONE;
 	rep = (const Namegen__V1__RemoveFavoriteReply *)r->slot[0].body;
-	return gw_req_json(r, 200, json_pack("{s:b}", "removed", rep->removed));
+	return gw_req_json(r, 200,
+			   json_pack("{s:b}", "removed", rep->removed));
 }
 
 /* ----------------------------------------------------------- operations */
 
-static enum gw_step
-api_openapi(struct gw_req *r)
+static enum gw_step api_openapi(struct gw_req *r)
 {
 	size_t len;
 	const char *doc = gw_api_openapi(&len);
@@ -337,14 +298,12 @@ api_openapi(struct gw_req *r)
 	return GW_DONE;
 }
 
-static enum gw_step
-api_healthz(struct gw_req *r)
+static enum gw_step api_healthz(struct gw_req *r)
 {
 	static const char ok[] = "{\"status\":\"ok\"}";
 
-	r->resp = MHD_create_response_from_buffer(sizeof(ok) - 1,
-						  (void *)(uintptr_t)ok,
-						  MHD_RESPMEM_PERSISTENT);
+	r->resp = MHD_create_response_from_buffer(
+	    sizeof(ok) - 1, (void *)(uintptr_t)ok, MHD_RESPMEM_PERSISTENT);
 	r->status = 200;
 	r->resp_len = sizeof(ok) - 1;
 	gw_req_header(r, "Content-Type", "application/json");
@@ -354,16 +313,15 @@ api_healthz(struct gw_req *r)
 /* api_readyz asks both workers a cheap question at once: Meta of the
  * model, WhoAmI without a session of the auth-service (which answers
  * UNAUTHENTICATED when it is up). */
-static enum gw_step
-api_readyz(struct gw_req *r)
+static enum gw_step api_readyz(struct gw_req *r)
 {
 	static const Namegen__V1__MetaRequest meta =
-		NAMEGEN__V1__META_REQUEST__INIT;
+	    NAMEGEN__V1__META_REQUEST__INIT;
 	static const Namegen__V1__WhoAmIRequest who =
-		NAMEGEN__V1__WHO_AM_IREQUEST__INIT;
+	    NAMEGEN__V1__WHO_AM_IREQUEST__INIT;
 	const struct gw_req_callspec c[2] = {
-		{MODEL, "Meta", &meta.base},
-		{AUTH, "WhoAmI", &who.base},
+	    {MODEL, "Meta", &meta.base},
+	    {AUTH, "WhoAmI", &who.base},
 	};
 	const char *model, *auth;
 	int ms = r->slot[0].status, as = r->slot[1].status;
@@ -373,9 +331,8 @@ api_readyz(struct gw_req *r)
 		return gw_req_call(r, c, 2);
 	}
 	model = ms == RPC_OK ? "ok" : rpc_status_name(ms);
-	auth = as == RPC_OK || as == RPC_UNAUTHENTICATED
-		       ? "ok"
-		       : rpc_status_name(as);
+	auth = as == RPC_OK || as == RPC_UNAUTHENTICATED ? "ok"
+							 : rpc_status_name(as);
 	if (strcmp(model, "ok") == 0 && strcmp(auth, "ok") == 0)
 		return gw_req_json(r, 200,
 				   json_pack("{s:s, s:s, s:s}", "status",
@@ -386,8 +343,7 @@ api_readyz(struct gw_req *r)
 				     "model", model, "auth", auth));
 }
 
-static enum gw_step
-api_metrics(struct gw_req *r)
+static enum gw_step api_metrics(struct gw_req *r)
 {
 	size_t len = 0;
 	char *text = gw_metrics_render(&r->ctx->metrics, &len);
@@ -395,8 +351,8 @@ api_metrics(struct gw_req *r)
 	if (!text)
 		return gw_req_error(r, 500, "internal", NULL,
 				    "internal error");
-	r->resp = MHD_create_response_from_buffer(len, text,
-						  MHD_RESPMEM_MUST_FREE);
+	r->resp =
+	    MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 	if (!r->resp) {
 		free(text);
 		return GW_DONE;
@@ -409,40 +365,39 @@ api_metrics(struct gw_req *r)
 
 /* ---------------------------------------------------------------- table */
 
-#define BODY GW_ROUTE_BODY
+#define BODY   GW_ROUTE_BODY
 #define LEGACY GW_ROUTE_LEGACY
-#define EMPTY GW_ROUTE_EMPTY_OK
+#define EMPTY  GW_ROUTE_EMPTY_OK
 
 const struct gw_route gw_api_routes[] = {
-	{"GET", "/api/v1/meta", api_meta, 0, "meta"},
-	{"POST", "/api/v1/names", api_names, BODY, "names"},
-	{"POST", "/api/v1/names/score", api_score, BODY, "score"},
-	{"POST", "/api/v1/users", api_register, BODY, "register"},
-	{"POST", "/api/v1/session", api_login, BODY, "login"},
-	{"DELETE", "/api/v1/session", api_logout, 0, "logout"},
-	{"GET", "/api/v1/me", api_me, 0, "me"},
-	{"DELETE", "/api/v1/me", api_me_delete, BODY, "delete_me"},
-	{"PUT", "/api/v1/me/password", api_password, BODY, "password"},
-	{"GET", "/api/v1/me/favorites", api_favorites, 0, "favorites"},
-	{"PUT", "/api/v1/me/favorites", api_favorite_add, BODY, "fav_add"},
-	{"DELETE", "/api/v1/me/favorites", api_favorite_remove, BODY,
-	 "fav_remove"},
-	{"GET", "/api/v1/openapi.json", api_openapi, 0, "openapi"},
-	{"GET", "/healthz", api_healthz, 0, "healthz"},
-	{"GET", "/readyz", api_readyz, 0, "readyz"},
-	{"GET", "/metrics", api_metrics, 0, "metrics"},
-	{"GET", "/api", gw_legacy_running, LEGACY, "legacy_running"},
-	{"POST", "/api/register", gw_legacy_register, BODY | LEGACY,
-	 "legacy_register"},
-	{"POST", "/api/login", gw_legacy_login, BODY | LEGACY,
-	 "legacy_login"},
-	{"POST", "/api/logout", gw_legacy_logout, LEGACY, "legacy_logout"},
-	{"GET", "/api/@me", gw_legacy_me, LEGACY, "legacy_me"},
-	{"GET", "/api/likes", gw_legacy_likes, LEGACY, "legacy_likes"},
-	{"POST", "/api/likes", gw_legacy_like, BODY | LEGACY, "legacy_like"},
-	{"GET", "/api/meta", gw_legacy_meta, LEGACY, "legacy_meta"},
-	{"POST", "/api/name", gw_legacy_name, BODY | EMPTY | LEGACY,
-	 "legacy_name"},
+    {"GET", "/api/v1/meta", api_meta, 0, "meta"},
+    {"POST", "/api/v1/names", api_names, BODY, "names"},
+    {"POST", "/api/v1/names/score", api_score, BODY, "score"},
+    {"POST", "/api/v1/users", api_register, BODY, "register"},
+    {"POST", "/api/v1/session", api_login, BODY, "login"},
+    {"DELETE", "/api/v1/session", api_logout, 0, "logout"},
+    {"GET", "/api/v1/me", api_me, 0, "me"},
+    {"DELETE", "/api/v1/me", api_me_delete, BODY, "delete_me"},
+    {"PUT", "/api/v1/me/password", api_password, BODY, "password"},
+    {"GET", "/api/v1/me/favorites", api_favorites, 0, "favorites"},
+    {"PUT", "/api/v1/me/favorites", api_favorite_add, BODY, "fav_add"},
+    {"DELETE", "/api/v1/me/favorites", api_favorite_remove, BODY,
+     "fav_remove"},
+    {"GET", "/api/v1/openapi.json", api_openapi, 0, "openapi"},
+    {"GET", "/healthz", api_healthz, 0, "healthz"},
+    {"GET", "/readyz", api_readyz, 0, "readyz"},
+    {"GET", "/metrics", api_metrics, 0, "metrics"},
+    {"GET", "/api", gw_legacy_running, LEGACY, "legacy_running"},
+    {"POST", "/api/register", gw_legacy_register, BODY | LEGACY,
+     "legacy_register"},
+    {"POST", "/api/login", gw_legacy_login, BODY | LEGACY, "legacy_login"},
+    {"POST", "/api/logout", gw_legacy_logout, LEGACY, "legacy_logout"},
+    {"GET", "/api/@me", gw_legacy_me, LEGACY, "legacy_me"},
+    {"GET", "/api/likes", gw_legacy_likes, LEGACY, "legacy_likes"},
+    {"POST", "/api/likes", gw_legacy_like, BODY | LEGACY, "legacy_like"},
+    {"GET", "/api/meta", gw_legacy_meta, LEGACY, "legacy_meta"},
+    {"POST", "/api/name", gw_legacy_name, BODY | EMPTY | LEGACY,
+     "legacy_name"},
 };
 
 const size_t gw_api_nroutes = sizeof(gw_api_routes) / sizeof(gw_api_routes[0]);

@@ -5,8 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-bool
-gw_cookie_token_ok(const char *s, size_t len)
+bool gw_cookie_token_ok(const char *s, size_t len)
 {
 	size_t i;
 	char c;
@@ -23,8 +22,7 @@ gw_cookie_token_ok(const char *s, size_t len)
 	return true;
 }
 
-static bool
-token_copy(const char *s, size_t len, char *out, size_t outlen)
+static bool token_copy(const char *s, size_t len, char *out, size_t outlen)
 {
 	if (!gw_cookie_token_ok(s, len) || len >= outlen)
 		return false;
@@ -33,8 +31,7 @@ token_copy(const char *s, size_t len, char *out, size_t outlen)
 	return true;
 }
 
-bool
-gw_cookie_find(const char *header, char *out, size_t outlen)
+bool gw_cookie_find(const char *header, char *out, size_t outlen)
 {
 	const size_t nlen = strlen(GW_COOKIE_NAME);
 	const char *p = header, *end;
@@ -48,14 +45,13 @@ gw_cookie_find(const char *header, char *out, size_t outlen)
 		end = strchr(p, ';');
 		if (!end)
 			end = p + strlen(p);
-		if ((size_t)(end - p) > nlen && strncmp(p, GW_COOKIE_NAME,
-							nlen) == 0 &&
-		    p[nlen] == '=') {
+		if ((size_t)(end - p) > nlen &&
+		    strncmp(p, GW_COOKIE_NAME, nlen) == 0 && p[nlen] == '=') {
 			const char *v = p + nlen + 1;
 			size_t len = (size_t)(end - v);
 
-			while (len > 0 && (v[len - 1] == ' ' ||
-					   v[len - 1] == '\t'))
+			while (len > 0 &&
+			       (v[len - 1] == ' ' || v[len - 1] == '\t'))
 				len--;
 			if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
 				v++;
@@ -68,8 +64,7 @@ gw_cookie_find(const char *header, char *out, size_t outlen)
 	return false;
 }
 
-bool
-gw_cookie_bearer(const char *header, char *out, size_t outlen)
+bool gw_cookie_bearer(const char *header, char *out, size_t outlen)
 {
 	size_t len;
 
@@ -84,16 +79,15 @@ gw_cookie_bearer(const char *header, char *out, size_t outlen)
 	return token_copy(header, len, out, outlen);
 }
 
-int
-gw_cookie_set(const struct gw_cookie_opts *o, const char *token,
-	      unsigned max_age_s, char *out, size_t outlen)
+int gw_cookie_set(const struct gw_cookie_opts *o, const char *token,
+		  unsigned max_age_s, char *out, size_t outlen)
 {
 	int n;
 
-	n = snprintf(out, outlen, "%s=%s; Path=/; Max-Age=%u; HttpOnly; "
-				  "SameSite=%s%s",
-		     GW_COOKIE_NAME, token ? token : "",
-		     token ? max_age_s : 0,
+	n = snprintf(out, outlen,
+		     "%s=%s; Path=/; Max-Age=%u; HttpOnly; "
+		     "SameSite=%s%s",
+		     GW_COOKIE_NAME, token ? token : "", token ? max_age_s : 0,
 		     o->same_site_none ? "None" : "Lax",
 		     o->secure ? "; Secure" : "");
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;

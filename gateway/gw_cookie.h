@@ -16,7 +16,7 @@
 #define GW_COOKIE_HEADER_MAX 512
 
 struct gw_cookie_opts {
-	bool secure;    /* add Secure (COOKIE_SECURE, default on) */
+	bool secure;	     /* add Secure (COOKIE_SECURE, default on) */
 	bool same_site_none; /* SameSite=None for a cross-site frontend */
 };
 

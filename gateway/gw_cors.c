@@ -6,8 +6,7 @@
 #include <strings.h>
 
 /* origin_ok checks the shape scheme://host[:port] of one origin. */
-static bool
-origin_ok(const char *s, size_t len)
+static bool origin_ok(const char *s, size_t len)
 {
 	const char *p = memchr(s, ':', len);
 	size_t i;
@@ -23,8 +22,8 @@ origin_ok(const char *s, size_t len)
 	return true;
 }
 
-int
-gw_cors_parse(struct gw_cors *c, const char *list, char *err, size_t errlen)
+int gw_cors_parse(struct gw_cors *c, const char *list, char *err,
+		  size_t errlen)
 {
 	const char *p = list, *end;
 	size_t len;
@@ -60,8 +59,7 @@ gw_cors_parse(struct gw_cors *c, const char *list, char *err, size_t errlen)
 	return 0;
 }
 
-bool
-gw_cors_allowed(const struct gw_cors *c, const char *origin)
+bool gw_cors_allowed(const struct gw_cors *c, const char *origin)
 {
 	int i;
 
@@ -73,8 +71,7 @@ gw_cors_allowed(const struct gw_cors *c, const char *origin)
 	return false;
 }
 
-bool
-gw_cors_same_origin(const char *origin, const char *host)
+bool gw_cors_same_origin(const char *origin, const char *host)
 {
 	const char *p;
 
@@ -86,8 +83,7 @@ gw_cors_same_origin(const char *origin, const char *host)
 	return strcasecmp(p + 3, host) == 0;
 }
 
-bool
-gw_cors_state_changing(const char *method)
+bool gw_cors_state_changing(const char *method)
 {
 	return !(strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
 		 strcmp(method, "OPTIONS") == 0);

@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 #define GW_CORS_ORIGINS_MAX 16
-#define GW_CORS_ORIGIN_LEN 256
+#define GW_CORS_ORIGIN_LEN  256
 
 struct gw_cors {
 	int n;

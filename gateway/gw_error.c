@@ -3,8 +3,7 @@
 
 #include "common/rpc.h"
 
-int
-gw_error_http_status(int rpc_status)
+int gw_error_http_status(int rpc_status)
 {
 	switch (rpc_status) {
 	case RPC_OK:
@@ -34,8 +33,7 @@ gw_error_http_status(int rpc_status)
 	}
 }
 
-const char *
-gw_error_code(int rpc_status)
+const char *gw_error_code(int rpc_status)
 {
 	switch (rpc_status) {
 	case RPC_INVALID_ARGUMENT:
@@ -64,9 +62,8 @@ gw_error_code(int rpc_status)
 	}
 }
 
-const char *
-gw_error_message(int rpc_status, const char *worker_message,
-		 const char *service)
+const char *gw_error_message(int rpc_status, const char *worker_message,
+			     const char *service)
 {
 	int model = service && service[0] == 'm';
 
@@ -113,8 +110,7 @@ gw_error_message(int rpc_status, const char *worker_message,
 	}
 }
 
-json_t *
-gw_error_json(const char *code, const char *message, const char *field)
+json_t *gw_error_json(const char *code, const char *message, const char *field)
 {
 	json_t *inner;
 
@@ -124,8 +120,7 @@ gw_error_json(const char *code, const char *message, const char *field)
 	return inner ? json_pack("{s:o}", "error", inner) : NULL;
 }
 
-json_t *
-gw_error_legacy_json(const char *message)
+json_t *gw_error_legacy_json(const char *message)
 {
 	return json_pack("{s:s}", "error", message);
 }

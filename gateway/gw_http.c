@@ -26,8 +26,7 @@ struct gw_http {
 
 /* ------------------------------------------------------------ helpers */
 
-static int
-hex(char c)
+static int hex(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -41,8 +40,7 @@ hex(char c)
 /* unescape decodes %HH in place like MHD's default, except %00, which
  * stays as the three characters: a NUL would silently cut the path (and
  * gw_static refuses any '%' left in a path). */
-static size_t
-unescape(void *cls, struct MHD_Connection *c, char *s)
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 {
 	char *w = s;
 	const char *p = s;
@@ -63,8 +61,7 @@ unescape(void *cls, struct MHD_Connection *c, char *s)
 	return (size_t)(w - s);
 }
 
-static void
-mhd_log(void *cls, const char *fmt, va_list ap)
+static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[256], q[300];
 	size_t n;
@@ -77,16 +74,14 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("http server", "detail=%s", log_quote(q, sizeof(q), msg));
 }
 
-static const char *
-header(struct gw_req *r, const char *name)
+static const char *header(struct gw_req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
 /* request_id keeps a client's X-Request-Id when it is 1..64 characters of
  * [A-Za-z0-9._-], else makes one of 16 hex digits. */
-static void
-request_id(struct gw_req *r)
+static void request_id(struct gw_req *r)
 {
 	static _Thread_local uint64_t state;
 	const char *in = header(r, "X-Request-Id");
@@ -115,8 +110,7 @@ request_id(struct gw_req *r)
 
 /* client_address takes the last X-Forwarded-For entry (the one Heroku's
  * router appends) when trusted and well formed, else the socket's peer. */
-static void
-client_address(struct gw_req *r)
+static void client_address(struct gw_req *r)
 {
 	const union MHD_ConnectionInfo *ci;
 	const char *xff = header(r, "X-Forwarded-For"), *last;
@@ -147,20 +141,19 @@ client_address(struct gw_req *r)
 	if (ci->client_addr->sa_family == AF_INET)
 		inet_ntop(AF_INET,
 			  &((const struct sockaddr_in *)(const void *)
-				    ci->client_addr)
-				   ->sin_addr,
+				ci->client_addr)
+			       ->sin_addr,
 			  r->client_addr, sizeof(r->client_addr));
 	else if (ci->client_addr->sa_family == AF_INET6)
 		inet_ntop(AF_INET6,
 			  &((const struct sockaddr_in6 *)(const void *)
-				    ci->client_addr)
-				   ->sin6_addr,
+				ci->client_addr)
+			       ->sin6_addr,
 			  r->client_addr, sizeof(r->client_addr));
 }
 
 /* session_token takes a bearer token first, else the session cookie. */
-static void
-session_token(struct gw_req *r)
+static void session_token(struct gw_req *r)
 {
 	if (gw_cookie_bearer(header(r, "Authorization"), r->token,
 			     sizeof(r->token)))
@@ -171,8 +164,7 @@ session_token(struct gw_req *r)
 
 /* ----------------------------------------------------- static files */
 
-static void
-serve_static(struct gw_req *r, const char *url)
+static void serve_static(struct gw_req *r, const char *url)
 {
 	struct gw_static_file f;
 	const char *inm;
@@ -205,8 +197,7 @@ serve_static(struct gw_req *r, const char *url)
 
 /* ------------------------------------------------- the first call */
 
-static void
-preflight(struct gw_req *r, const char *allow)
+static void preflight(struct gw_req *r, const char *allow)
 {
 	if (!gw_cors_allowed(&r->ctx->cors, r->origin)) {
 		gw_req_error(r, 403, "forbidden_origin", NULL,
@@ -222,8 +213,7 @@ preflight(struct gw_req *r, const char *allow)
 
 /* begin routes and checks a request once its headers are in; it may
  * answer at once (404, 405, 403, 413, preflight, static files). */
-static void
-begin(struct gw_req *r, const char *url)
+static void begin(struct gw_req *r, const char *url)
 {
 	struct gw_ctx *ctx = r->ctx;
 	char allow[GW_ROUTE_ALLOW_MAX];
@@ -249,8 +239,7 @@ begin(struct gw_req *r, const char *url)
 	}
 
 	if (strcmp(r->method, "OPTIONS") == 0 && res != GW_ROUTE_NO_PATH) {
-		if (r->origin &&
-		    header(r, "Access-Control-Request-Method")) {
+		if (r->origin && header(r, "Access-Control-Request-Method")) {
 			preflight(r, allow);
 		} else {
 			gw_req_bytes(r, 204, NULL, "", 0);
@@ -299,8 +288,7 @@ begin(struct gw_req *r, const char *url)
 	}
 }
 
-static bool
-has_body(struct gw_req *r)
+static bool has_body(struct gw_req *r)
 {
 	const char *cl = header(r, "Content-Length");
 
@@ -308,8 +296,7 @@ has_body(struct gw_req *r)
 }
 
 /* body_add keeps a chunk of the body, up to the limit. */
-static void
-body_add(struct gw_req *r, const char *data, size_t len)
+static void body_add(struct gw_req *r, const char *data, size_t len)
 {
 	char *nb;
 
@@ -337,8 +324,7 @@ body_add(struct gw_req *r, const char *data, size_t len)
 
 /* dispatch parses the body when the route takes one and runs the
  * handler; returns GW_WAIT when it suspended the request. */
-static enum gw_step
-dispatch(struct gw_req *r)
+static enum gw_step dispatch(struct gw_req *r)
 {
 	struct gw_json_err err;
 
@@ -361,8 +347,7 @@ dispatch(struct gw_req *r)
 }
 
 /* finish adds what every response carries and queues it. */
-static enum MHD_Result
-finish(struct gw_req *r)
+static enum MHD_Result finish(struct gw_req *r)
 {
 	struct gw_ctx *ctx = r->ctx;
 	enum MHD_Result ret;
@@ -378,9 +363,8 @@ finish(struct gw_req *r)
 	if (r->origin && gw_cors_allowed(&ctx->cors, r->origin)) {
 		MHD_add_response_header(r->resp, "Access-Control-Allow-Origin",
 					r->origin);
-		MHD_add_response_header(r->resp,
-					"Access-Control-Allow-Credentials",
-					"true");
+		MHD_add_response_header(
+		    r->resp, "Access-Control-Allow-Credentials", "true");
 		MHD_add_response_header(r->resp,
 					"Access-Control-Expose-Headers",
 					"X-Request-Id, Retry-After");
@@ -394,10 +378,10 @@ finish(struct gw_req *r)
 	return ret;
 }
 
-static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *conn, const char *url,
-	   const char *method, const char *version, const char *upload_data,
-	   size_t *upload_data_size, void **con_cls)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
 {
 	struct gw_http *h = cls;
 	struct gw_req *r = *con_cls;
@@ -436,9 +420,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	return finish(r);
 }
 
-static void
-on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-	     enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **con_cls, enum MHD_RequestTerminationCode toe)
 {
 	struct gw_http *h = cls;
 	struct gw_req *r = *con_cls;
@@ -459,9 +442,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		 r->metric >= 0 ? h->ctx->metrics.route[r->metric] : "-",
 		 r->status, ms, r->body_len, r->resp_len,
 		 r->client_addr[0] ? r->client_addr : "-",
-		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK
-			 ? ""
-			 : " aborted=true");
+		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+							    : " aborted=true");
 	atomic_fetch_sub(&h->ctx->metrics.in_flight, 1);
 	atomic_fetch_sub(&h->ctx->in_flight, 1);
 	gw_req_free(r);
@@ -471,12 +453,11 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* register_labels fills the metric tables: one label per route in table
  * order, then the two catch-alls, then every RPC method (model first). */
-static int
-register_labels(struct gw_ctx *ctx)
+static int register_labels(struct gw_ctx *ctx)
 {
 	const ProtobufCServiceDescriptor *svcs[2] = {
-		&namegen__v1__model_service__descriptor,
-		&namegen__v1__auth_service__descriptor};
+	    &namegen__v1__model_service__descriptor,
+	    &namegen__v1__auth_service__descriptor};
 	char name[GW_METRICS_NAME_MAX];
 	unsigned i;
 	size_t k;
@@ -501,9 +482,8 @@ register_labels(struct gw_ctx *ctx)
 	return ctx->metric_other < 0 ? -1 : 0;
 }
 
-int
-gw_http_start(struct gw_http **out, const struct gw_http_opts *o,
-	      struct gw_ctx *ctx, char *err, size_t errlen)
+int gw_http_start(struct gw_http **out, const struct gw_http_opts *o,
+		  struct gw_ctx *ctx, char *err, size_t errlen)
 {
 	const union MHD_DaemonInfo *di;
 	struct gw_http *h;
@@ -516,23 +496,24 @@ gw_http_start(struct gw_http **out, const struct gw_http_opts *o,
 	}
 	h->ctx = ctx;
 	if (register_labels(ctx) < 0) {
-		snprintf(err, errlen, "too many routes or methods for the "
-				      "metrics tables");
+		snprintf(err, errlen,
+			 "too many routes or methods for the "
+			 "metrics tables");
 		free(h);
 		return -1;
 	}
 	h->daemon = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-		(uint16_t)o->port, NULL, NULL, on_request, h,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->conn_memory,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->idle_timeout_s,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+		MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+	    (uint16_t)o->port, NULL, NULL, on_request, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->conn_memory,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->idle_timeout_s,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
 	if (!h->daemon) {
 		snprintf(err, errlen,
 			 "cannot listen on port %d (in use, or not allowed)",
@@ -546,14 +527,12 @@ gw_http_start(struct gw_http **out, const struct gw_http_opts *o,
 	return 0;
 }
 
-int
-gw_http_port(const struct gw_http *h)
+int gw_http_port(const struct gw_http *h)
 {
 	return h->port;
 }
 
-int
-gw_http_quiesce(struct gw_http *h, int grace_ms)
+int gw_http_quiesce(struct gw_http *h, int grace_ms)
 {
 	struct timespec ts = {0, 20 * 1000 * 1000};
 	MHD_socket fd;
@@ -573,8 +552,7 @@ gw_http_quiesce(struct gw_http *h, int grace_ms)
 	return (int)atomic_load(&h->ctx->in_flight);
 }
 
-void
-gw_http_stop(struct gw_http *h)
+void gw_http_stop(struct gw_http *h)
 {
 	if (!h)
 		return;

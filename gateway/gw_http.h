@@ -14,11 +14,11 @@
 #include "gateway/gw_req.h"
 
 struct gw_http_opts {
-	int port;               /* 0 = any free port (see gw_http_port) */
-	int threads;            /* HTTP threads */
+	int port;    /* 0 = any free port (see gw_http_port) */
+	int threads; /* HTTP threads */
 	int max_connections;
-	int idle_timeout_s;     /* a connection silent this long is closed */
-	size_t conn_memory;     /* per-connection buffer limit, bytes */
+	int idle_timeout_s; /* a connection silent this long is closed */
+	size_t conn_memory; /* per-connection buffer limit, bytes */
 };
 
 struct gw_http;

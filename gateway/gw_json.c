@@ -7,9 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-int
-gw_json_fail(struct gw_json_err *err, const char *code, const char *field,
-	     const char *fmt, ...)
+int gw_json_fail(struct gw_json_err *err, const char *code, const char *field,
+		 const char *fmt, ...)
 {
 	va_list ap;
 
@@ -21,9 +20,8 @@ gw_json_fail(struct gw_json_err *err, const char *code, const char *field,
 	return -1;
 }
 
-int
-gw_json_parse_object(const char *buf, size_t len, bool allow_empty,
-		     json_t **out, struct gw_json_err *err)
+int gw_json_parse_object(const char *buf, size_t len, bool allow_empty,
+			 json_t **out, struct gw_json_err *err)
 {
 	json_error_t jerr;
 	json_t *v;
@@ -34,8 +32,9 @@ gw_json_parse_object(const char *buf, size_t len, bool allow_empty,
 			return gw_json_fail(err, "invalid_json", NULL,
 					    "the request needs a JSON body");
 		*out = json_object();
-		return *out ? 0 : gw_json_fail(err, "internal", NULL,
-					       "out of memory");
+		return *out ? 0
+			    : gw_json_fail(err, "internal", NULL,
+					   "out of memory");
 	}
 	v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!v)
@@ -52,8 +51,7 @@ gw_json_parse_object(const char *buf, size_t len, bool allow_empty,
 	return 0;
 }
 
-static const char *
-type_name(enum gw_json_type t)
+static const char *type_name(enum gw_json_type t)
 {
 	switch (t) {
 	case GW_JSON_STRING:
@@ -74,8 +72,7 @@ type_name(enum gw_json_type t)
 	return "a value";
 }
 
-static bool
-type_ok(const json_t *v, enum gw_json_type t)
+static bool type_ok(const json_t *v, enum gw_json_type t)
 {
 	switch (t) {
 	case GW_JSON_STRING:
@@ -96,10 +93,9 @@ type_ok(const json_t *v, enum gw_json_type t)
 	return true;
 }
 
-int
-gw_json_check(const json_t *obj, const char *prefix,
-	      const struct gw_json_field *fields, size_t n, bool strict,
-	      struct gw_json_err *err)
+int gw_json_check(const json_t *obj, const char *prefix,
+		  const struct gw_json_field *fields, size_t n, bool strict,
+		  struct gw_json_err *err)
 {
 	char path[GW_JSON_FIELD_MAX];
 	const char *key;
@@ -140,9 +136,8 @@ gw_json_check(const json_t *obj, const char *prefix,
 	return 0;
 }
 
-int
-gw_json_str(const json_t *obj, const char *name, size_t max,
-	    const char *def, const char **out, struct gw_json_err *err)
+int gw_json_str(const json_t *obj, const char *name, size_t max,
+		const char *def, const char **out, struct gw_json_err *err)
 {
 	const json_t *v = json_object_get(obj, name);
 	const unsigned char *p;
@@ -163,9 +158,8 @@ gw_json_str(const json_t *obj, const char *name, size_t max,
 				    name, max);
 	/* jansson accepts \u0000 and control characters; no field wants
 	 * them, and an embedded NUL would silently cut the string */
-	for (p = (const unsigned char *)*out; p < (const unsigned char *)*out +
-						     len;
-	     p++)
+	for (p = (const unsigned char *)*out;
+	     p < (const unsigned char *)*out + len; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			return gw_json_fail(err, "invalid_argument", name,
 					    "field \"%s\" holds a control "
@@ -174,9 +168,8 @@ gw_json_str(const json_t *obj, const char *name, size_t max,
 	return 0;
 }
 
-int
-gw_json_int(const json_t *obj, const char *name, int64_t min, int64_t max,
-	    int64_t def, int64_t *out, struct gw_json_err *err)
+int gw_json_int(const json_t *obj, const char *name, int64_t min, int64_t max,
+		int64_t def, int64_t *out, struct gw_json_err *err)
 {
 	const json_t *v = json_object_get(obj, name);
 	json_int_t x;
@@ -198,9 +191,8 @@ gw_json_int(const json_t *obj, const char *name, int64_t min, int64_t max,
 	return 0;
 }
 
-int
-gw_json_bool(const json_t *obj, const char *name, bool def, bool *out,
-	     struct gw_json_err *err)
+int gw_json_bool(const json_t *obj, const char *name, bool def, bool *out,
+		 struct gw_json_err *err)
 {
 	const json_t *v = json_object_get(obj, name);
 
@@ -216,8 +208,7 @@ gw_json_bool(const json_t *obj, const char *name, bool def, bool *out,
 	return 0;
 }
 
-char *
-gw_json_dump(json_t *v, size_t *len)
+char *gw_json_dump(json_t *v, size_t *len)
 {
 	char *s;
 
@@ -230,8 +221,7 @@ gw_json_dump(json_t *v, size_t *len)
 	return s;
 }
 
-json_t *
-gw_json_time(int64_t ms)
+json_t *gw_json_time(int64_t ms)
 {
 	char buf[32];
 	time_t t = (time_t)(ms / 1000);

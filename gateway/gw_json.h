@@ -14,8 +14,8 @@
 #include <jansson.h>
 
 /* A request body larger than this is refused with 413. */
-#define GW_JSON_BODY_MAX (16 * 1024)
-#define GW_JSON_FIELD_MAX 64
+#define GW_JSON_BODY_MAX    (16 * 1024)
+#define GW_JSON_FIELD_MAX   64
 #define GW_JSON_MESSAGE_MAX 200
 
 /* Why a body was refused: code is one of "invalid_json", "unknown_field",
@@ -44,9 +44,8 @@ struct gw_json_field {
 };
 
 /* gw_json_fail fills err and returns -1, for "return gw_json_fail(...)". */
-int gw_json_fail(struct gw_json_err *err, const char *code,
-		 const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+int gw_json_fail(struct gw_json_err *err, const char *code, const char *field,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* gw_json_parse_object parses buf[0..len) as exactly one JSON object
  * (duplicate keys refused). Returns 0 and a new reference in *out, or -1
@@ -69,9 +68,8 @@ int gw_json_str(const json_t *obj, const char *name, size_t max,
 		const char *def, const char **out, struct gw_json_err *err);
 
 /* gw_json_int reads an integer member in [min, max]; def when absent. */
-int gw_json_int(const json_t *obj, const char *name, int64_t min,
-		int64_t max, int64_t def, int64_t *out,
-		struct gw_json_err *err);
+int gw_json_int(const json_t *obj, const char *name, int64_t min, int64_t max,
+		int64_t def, int64_t *out, struct gw_json_err *err);
 
 /* gw_json_bool reads a boolean member; def when absent. */
 int gw_json_bool(const json_t *obj, const char *name, bool def, bool *out,

@@ -10,8 +10,7 @@
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-const char *
-gw_map_gender_name(Namegen__V1__Gender g)
+const char *gw_map_gender_name(Namegen__V1__Gender g)
 {
 	switch (g) {
 	case NAMEGEN__V1__GENDER__GENDER_MALE:
@@ -25,9 +24,8 @@ gw_map_gender_name(Namegen__V1__Gender g)
 
 /* gender_read reads member name as a gender: "any", "male", "female" on
  * v1; legacy also takes "M", "F", "" in any case. */
-static int
-gender_read(const json_t *in, const char *name, bool legacy,
-	    Namegen__V1__Gender *out, struct gw_json_err *err)
+static int gender_read(const json_t *in, const char *name, bool legacy,
+		       Namegen__V1__Gender *out, struct gw_json_err *err)
 {
 	const char *s;
 
@@ -40,27 +38,27 @@ gender_read(const json_t *in, const char *name, bool legacy,
 		*out = NAMEGEN__V1__GENDER__GENDER_FEMALE;
 	else if (!legacy && (strcmp(s, "any") == 0 || *s == '\0'))
 		;
-	else if (legacy && (strcasecmp(s, "m") == 0 ||
-			    strcasecmp(s, "male") == 0))
+	else if (legacy &&
+		 (strcasecmp(s, "m") == 0 || strcasecmp(s, "male") == 0))
 		*out = NAMEGEN__V1__GENDER__GENDER_MALE;
-	else if (legacy && (strcasecmp(s, "f") == 0 ||
-			    strcasecmp(s, "female") == 0))
+	else if (legacy &&
+		 (strcasecmp(s, "f") == 0 || strcasecmp(s, "female") == 0))
 		*out = NAMEGEN__V1__GENDER__GENDER_FEMALE;
 	else if (legacy && (*s == '\0' || strcasecmp(s, "any") == 0))
 		;
 	else
 		return gw_json_fail(err, "invalid_argument", name,
 				    "field \"%s\" must be %s", name,
-				    legacy ? "\"M\", \"F\" or \"\""
-					   : "\"any\", \"male\" or \"female\"");
+				    legacy
+					? "\"M\", \"F\" or \"\""
+					: "\"any\", \"male\" or \"female\"");
 	return 0;
 }
 
 /* country_copy checks a two-letter country code and writes it upper case
  * into out[3]. An empty code is allowed when may_be_empty. */
-static int
-country_copy(const char *s, bool may_be_empty, const char *field,
-	     char out[3], struct gw_json_err *err)
+static int country_copy(const char *s, bool may_be_empty, const char *field,
+			char out[3], struct gw_json_err *err)
 {
 	if (*s == '\0' && may_be_empty) {
 		out[0] = '\0';
@@ -78,10 +76,10 @@ country_copy(const char *s, bool may_be_empty, const char *field,
 	return 0;
 }
 
-static void
-generate_init(struct gw_map_generate *g)
+static void generate_init(struct gw_map_generate *g)
 {
-	Namegen__V1__GenerateRequest init = NAMEGEN__V1__GENERATE_REQUEST__INIT;
+	Namegen__V1__GenerateRequest init =
+	    NAMEGEN__V1__GENERATE_REQUEST__INIT;
 	Namegen__V1__CountryWeight cw = NAMEGEN__V1__COUNTRY_WEIGHT__INIT;
 	size_t i;
 
@@ -95,13 +93,12 @@ generate_init(struct gw_map_generate *g)
 }
 
 /* country_item reads countries[i]: "DE" or {"code":"DE","weight":0.5}. */
-static int
-country_item(const json_t *v, size_t i, struct gw_map_generate *g,
-	     struct gw_json_err *err)
+static int country_item(const json_t *v, size_t i, struct gw_map_generate *g,
+			struct gw_json_err *err)
 {
 	static const struct gw_json_field fields[] = {
-		{"code", GW_JSON_STRING, true},
-		{"weight", GW_JSON_NUMBER, false},
+	    {"code", GW_JSON_STRING, true},
+	    {"weight", GW_JSON_NUMBER, false},
 	};
 	char prefix[GW_JSON_FIELD_MAX], field[GW_JSON_FIELD_MAX];
 	const json_t *w;
@@ -145,22 +142,21 @@ country_item(const json_t *v, size_t i, struct gw_map_generate *g,
 	return 0;
 }
 
-int
-gw_map_generate_req(const json_t *in, struct gw_map_generate *g,
-		    struct gw_json_err *err)
+int gw_map_generate_req(const json_t *in, struct gw_map_generate *g,
+			struct gw_json_err *err)
 {
 	static const struct gw_json_field fields[] = {
-		{"countries", GW_JSON_ARRAY, true},
-		{"gender", GW_JSON_STRING, false},
-		{"prefix", GW_JSON_STRING, false},
-		{"min_length", GW_JSON_INT, false},
-		{"max_length", GW_JSON_INT, false},
-		{"count", GW_JSON_INT, false},
-		{"temperature", GW_JSON_NUMBER, false},
-		{"top_k", GW_JSON_INT, false},
-		{"unique", GW_JSON_BOOL, false},
-		{"novel", GW_JSON_BOOL, false},
-		{"seed", GW_JSON_INT, false},
+	    {"countries", GW_JSON_ARRAY, true},
+	    {"gender", GW_JSON_STRING, false},
+	    {"prefix", GW_JSON_STRING, false},
+	    {"min_length", GW_JSON_INT, false},
+	    {"max_length", GW_JSON_INT, false},
+	    {"count", GW_JSON_INT, false},
+	    {"temperature", GW_JSON_NUMBER, false},
+	    {"top_k", GW_JSON_INT, false},
+	    {"unique", GW_JSON_BOOL, false},
+	    {"novel", GW_JSON_BOOL, false},
+	    {"seed", GW_JSON_INT, false},
 	};
 	const json_t *arr, *t, *v;
 	const char *prefix;
@@ -192,9 +188,9 @@ gw_map_generate_req(const json_t *in, struct gw_map_generate *g,
 	g->msg.prefix = (char *)(uintptr_t)prefix;
 
 	if (gw_json_int(in, "min_length", 0, GW_MAP_LENGTH_MAX, 0, &lo, err) <
-		    0 ||
+		0 ||
 	    gw_json_int(in, "max_length", 0, GW_MAP_LENGTH_MAX, 0, &hi, err) <
-		    0)
+		0)
 		return -1;
 	if (hi > 0 && lo > hi)
 		return gw_json_fail(err, "invalid_argument", "min_length",
@@ -238,19 +234,18 @@ gw_map_generate_req(const json_t *in, struct gw_map_generate *g,
 	return 0;
 }
 
-json_t *
-gw_map_generate_reply(const Namegen__V1__GenerateReply *r)
+json_t *gw_map_generate_reply(const Namegen__V1__GenerateReply *r)
 {
 	json_t *names = json_array(), *out;
 	size_t i;
 
 	for (i = 0; names && i < r->n_names; i++)
 		json_array_append_new(
-			names, json_pack("{s:s, s:f, s:b}", "name",
-					 r->names[i]->name, "log_prob",
-					 (double)r->names[i]->log_prob,
-					 "in_training_data",
-					 r->names[i]->in_training_data));
+		    names,
+		    json_pack("{s:s, s:f, s:b}", "name", r->names[i]->name,
+			      "log_prob", (double)r->names[i]->log_prob,
+			      "in_training_data",
+			      r->names[i]->in_training_data));
 	out = json_pack("{s:o, s:b, s:i}", "names", names, "incomplete",
 			r->incomplete, "attempts", (json_int_t)r->attempts);
 	if (out && r->incomplete && r->incomplete_reason &&
@@ -260,12 +255,11 @@ gw_map_generate_reply(const Namegen__V1__GenerateReply *r)
 	return out;
 }
 
-int
-gw_map_score_req(const json_t *in, Namegen__V1__ScoreRequest *out,
-		 struct gw_json_err *err)
+int gw_map_score_req(const json_t *in, Namegen__V1__ScoreRequest *out,
+		     struct gw_json_err *err)
 {
 	static const struct gw_json_field fields[] = {
-		{"name", GW_JSON_STRING, true},
+	    {"name", GW_JSON_STRING, true},
 	};
 	Namegen__V1__ScoreRequest init = NAMEGEN__V1__SCORE_REQUEST__INIT;
 	const char *name;
@@ -281,66 +275,60 @@ gw_map_score_req(const json_t *in, Namegen__V1__ScoreRequest *out,
 	return 0;
 }
 
-json_t *
-gw_map_score_reply(const Namegen__V1__ScoreReply *r)
+json_t *gw_map_score_reply(const Namegen__V1__ScoreReply *r)
 {
 	json_t *countries = json_array(), *genders = json_array();
 	size_t i;
 
 	for (i = 0; countries && i < r->n_countries; i++)
 		json_array_append_new(
-			countries,
-			json_pack("{s:s, s:f}", "code", r->countries[i]->code,
-				  "probability",
-				  (double)r->countries[i]->probability));
+		    countries,
+		    json_pack("{s:s, s:f}", "code", r->countries[i]->code,
+			      "probability",
+			      (double)r->countries[i]->probability));
 	for (i = 0; genders && i < r->n_genders; i++)
 		json_array_append_new(
-			genders,
-			json_pack("{s:s, s:f}", "gender",
-				  gw_map_gender_name(r->genders[i]->gender),
-				  "probability",
-				  (double)r->genders[i]->probability));
+		    genders,
+		    json_pack("{s:s, s:f}", "gender",
+			      gw_map_gender_name(r->genders[i]->gender),
+			      "probability",
+			      (double)r->genders[i]->probability));
 	return json_pack("{s:s, s:o, s:o, s:f}", "name", r->name, "countries",
 			 countries, "genders", genders, "log_likelihood",
 			 (double)r->log_likelihood);
 }
 
-json_t *
-gw_map_meta_reply(const Namegen__V1__MetaReply *r)
+json_t *gw_map_meta_reply(const Namegen__V1__MetaReply *r)
 {
 	json_t *countries = json_array(), *genders = json_array();
 	size_t i;
 
 	for (i = 0; countries && i < r->n_countries; i++)
 		json_array_append_new(
-			countries,
-			json_pack("{s:s, s:s, s:I}", "code",
-				  r->countries[i]->code, "name",
-				  r->countries[i]->name, "training_names",
-				  (json_int_t)r->countries[i]->training_names));
+		    countries,
+		    json_pack("{s:s, s:s, s:I}", "code", r->countries[i]->code,
+			      "name", r->countries[i]->name, "training_names",
+			      (json_int_t)r->countries[i]->training_names));
 	for (i = 0; genders && i < r->n_genders; i++)
 		json_array_append_new(
-			genders,
-			json_string(gw_map_gender_name(r->genders[i])));
-	return json_pack("{s:o, s:o, s:s, s:I, s:s, s:I, s:s, s:f, s:I}",
-			 "countries", countries, "genders", genders,
-			 "alphabet", r->alphabet, "max_length",
-			 (json_int_t)r->max_length, "model_version",
-			 r->model_version, "parameters",
-			 (json_int_t)r->parameters, "trained_at",
-			 r->trained_at, "heldout_loss",
-			 (double)r->heldout_loss, "model_bytes",
-			 (json_int_t)r->model_bytes);
+		    genders, json_string(gw_map_gender_name(r->genders[i])));
+	return json_pack(
+	    "{s:o, s:o, s:s, s:I, s:s, s:I, s:s, s:f, s:I}", "countries",
+	    countries, "genders", genders, "alphabet", r->alphabet,
+	    "max_length", (json_int_t)r->max_length, "model_version",
+	    r->model_version, "parameters", (json_int_t)r->parameters,
+	    "trained_at", r->trained_at, "heldout_loss",
+	    (double)r->heldout_loss, "model_bytes",
+	    (json_int_t)r->model_bytes);
 }
 
 /* ------------------------------------------------------------ accounts */
 
 /* strings_req reads n string fields into out[] (all required when
  * required), strictly or not. */
-static int
-strings_req(const json_t *in, const struct gw_json_field *fields, size_t n,
-	    const size_t *max, bool strict, const char **out,
-	    struct gw_json_err *err)
+static int strings_req(const json_t *in, const struct gw_json_field *fields,
+		       size_t n, const size_t *max, bool strict,
+		       const char **out, struct gw_json_err *err)
 {
 	size_t i;
 
@@ -353,18 +341,18 @@ strings_req(const json_t *in, const struct gw_json_field *fields, size_t n,
 	return 0;
 }
 
-static int
-register_req(const json_t *in, Namegen__V1__RegisterRequest *out,
-	     bool strict, struct gw_json_err *err)
+static int register_req(const json_t *in, Namegen__V1__RegisterRequest *out,
+			bool strict, struct gw_json_err *err)
 {
 	static const struct gw_json_field fields[] = {
-		{"username", GW_JSON_STRING, true},
-		{"email", GW_JSON_STRING, true},
-		{"password", GW_JSON_STRING, true},
+	    {"username", GW_JSON_STRING, true},
+	    {"email", GW_JSON_STRING, true},
+	    {"password", GW_JSON_STRING, true},
 	};
 	static const size_t max[] = {GW_MAP_USERNAME_MAX, GW_MAP_EMAIL_MAX,
 				     GW_MAP_PASSWORD_MAX};
-	Namegen__V1__RegisterRequest init = NAMEGEN__V1__REGISTER_REQUEST__INIT;
+	Namegen__V1__RegisterRequest init =
+	    NAMEGEN__V1__REGISTER_REQUEST__INIT;
 	const char *s[3];
 
 	*out = init;
@@ -376,28 +364,25 @@ register_req(const json_t *in, Namegen__V1__RegisterRequest *out,
 	return 0;
 }
 
-int
-gw_map_register_req(const json_t *in, Namegen__V1__RegisterRequest *out,
-		    struct gw_json_err *err)
+int gw_map_register_req(const json_t *in, Namegen__V1__RegisterRequest *out,
+			struct gw_json_err *err)
 {
 	return register_req(in, out, true, err);
 }
 
-int
-gw_map_legacy_register_req(const json_t *in,
-			   Namegen__V1__RegisterRequest *out,
-			   struct gw_json_err *err)
+int gw_map_legacy_register_req(const json_t *in,
+			       Namegen__V1__RegisterRequest *out,
+			       struct gw_json_err *err)
 {
 	return register_req(in, out, false, err);
 }
 
-static int
-login_req(const json_t *in, Namegen__V1__LoginRequest *out, bool strict,
-	  struct gw_json_err *err)
+static int login_req(const json_t *in, Namegen__V1__LoginRequest *out,
+		     bool strict, struct gw_json_err *err)
 {
 	static const struct gw_json_field fields[] = {
-		{"email", GW_JSON_STRING, true},
-		{"password", GW_JSON_STRING, true},
+	    {"email", GW_JSON_STRING, true},
+	    {"password", GW_JSON_STRING, true},
 	};
 	static const size_t max[] = {GW_MAP_EMAIL_MAX, GW_MAP_PASSWORD_MAX};
 	Namegen__V1__LoginRequest init = NAMEGEN__V1__LOGIN_REQUEST__INIT;
@@ -411,31 +396,29 @@ login_req(const json_t *in, Namegen__V1__LoginRequest *out, bool strict,
 	return 0;
 }
 
-int
-gw_map_login_req(const json_t *in, Namegen__V1__LoginRequest *out,
-		 struct gw_json_err *err)
+int gw_map_login_req(const json_t *in, Namegen__V1__LoginRequest *out,
+		     struct gw_json_err *err)
 {
 	return login_req(in, out, true, err);
 }
 
-int
-gw_map_legacy_login_req(const json_t *in, Namegen__V1__LoginRequest *out,
-			struct gw_json_err *err)
+int gw_map_legacy_login_req(const json_t *in, Namegen__V1__LoginRequest *out,
+			    struct gw_json_err *err)
 {
 	return login_req(in, out, false, err);
 }
 
-int
-gw_map_password_req(const json_t *in, Namegen__V1__ChangePasswordRequest *out,
-		    struct gw_json_err *err)
+int gw_map_password_req(const json_t *in,
+			Namegen__V1__ChangePasswordRequest *out,
+			struct gw_json_err *err)
 {
 	static const struct gw_json_field fields[] = {
-		{"old_password", GW_JSON_STRING, true},
-		{"new_password", GW_JSON_STRING, true},
+	    {"old_password", GW_JSON_STRING, true},
+	    {"new_password", GW_JSON_STRING, true},
 	};
 	static const size_t max[] = {GW_MAP_PASSWORD_MAX, GW_MAP_PASSWORD_MAX};
 	Namegen__V1__ChangePasswordRequest init =
-		NAMEGEN__V1__CHANGE_PASSWORD_REQUEST__INIT;
+	    NAMEGEN__V1__CHANGE_PASSWORD_REQUEST__INIT;
 	const char *s[2];
 
 	*out = init;
@@ -446,16 +429,15 @@ gw_map_password_req(const json_t *in, Namegen__V1__ChangePasswordRequest *out,
 	return 0;
 }
 
-int
-gw_map_delete_req(const json_t *in, Namegen__V1__DeleteAccountRequest *out,
-		  struct gw_json_err *err)
+int gw_map_delete_req(const json_t *in, Namegen__V1__DeleteAccountRequest *out,
+		      struct gw_json_err *err)
 {
 	static const struct gw_json_field fields[] = {
-		{"password", GW_JSON_STRING, true},
+	    {"password", GW_JSON_STRING, true},
 	};
 	static const size_t max[] = {GW_MAP_PASSWORD_MAX};
 	Namegen__V1__DeleteAccountRequest init =
-		NAMEGEN__V1__DELETE_ACCOUNT_REQUEST__INIT;
+	    NAMEGEN__V1__DELETE_ACCOUNT_REQUEST__INIT;
 	const char *s[1];
 
 	*out = init;
@@ -465,8 +447,7 @@ gw_map_delete_req(const json_t *in, Namegen__V1__DeleteAccountRequest *out,
 	return 0;
 }
 
-json_t *
-gw_map_user(const Namegen__V1__User *u)
+json_t *gw_map_user(const Namegen__V1__User *u)
 {
 	if (!u)
 		return json_null();
@@ -475,16 +456,14 @@ gw_map_user(const Namegen__V1__User *u)
 			 "created_at", gw_json_time(u->created_at_ms));
 }
 
-json_t *
-gw_map_login_reply(const Namegen__V1__LoginReply *r)
+json_t *gw_map_login_reply(const Namegen__V1__LoginReply *r)
 {
 	return json_pack("{s:o, s:s, s:I}", "user", gw_map_user(r->user),
 			 "token", r->token, "expires_in",
 			 (json_int_t)r->expires_in_s);
 }
 
-json_t *
-gw_map_whoami_reply(const Namegen__V1__WhoAmIReply *r)
+json_t *gw_map_whoami_reply(const Namegen__V1__WhoAmIReply *r)
 {
 	return json_pack("{s:o, s:I}", "user", gw_map_user(r->user),
 			 "expires_in", (json_int_t)r->expires_in_s);
@@ -492,20 +471,19 @@ gw_map_whoami_reply(const Namegen__V1__WhoAmIReply *r)
 
 /* ----------------------------------------------------------- favorites */
 
-int
-gw_map_favorite_req(const json_t *in, struct gw_map_favorite *out,
-		    struct gw_json_err *err)
+int gw_map_favorite_req(const json_t *in, struct gw_map_favorite *out,
+			struct gw_json_err *err)
 {
 	static const struct gw_json_field fields[] = {
-		{"name", GW_JSON_STRING, true},
-		{"country", GW_JSON_STRING, false},
-		{"gender", GW_JSON_STRING, false},
+	    {"name", GW_JSON_STRING, true},
+	    {"country", GW_JSON_STRING, false},
+	    {"gender", GW_JSON_STRING, false},
 	};
 	const char *country;
 
 	if (gw_json_check(in, "", fields, COUNT(fields), true, err) < 0 ||
 	    gw_json_str(in, "name", GW_MAP_NAME_MAX, "", &out->name, err) <
-		    0 ||
+		0 ||
 	    gw_json_str(in, "country", 2, "", &country, err) < 0 ||
 	    country_copy(country, true, "country", out->country, err) < 0 ||
 	    gender_read(in, "gender", false, &out->gender, err) < 0)
@@ -516,8 +494,25 @@ gw_map_favorite_req(const json_t *in, struct gw_map_favorite *out,
 	return 0;
 }
 
-json_t *
-gw_map_favorite(const Namegen__V1__Favorite *f)
+void gw_map_favorite_add(const struct gw_map_favorite *k,
+			 Namegen__V1__AddFavoriteRequest *out)
+{
+	namegen__v1__add_favorite_request__init(out);
+	out->name = (char *)(uintptr_t)k->name;
+	out->country = (char *)(uintptr_t)k->country;
+	out->gender = k->gender;
+}
+
+void gw_map_favorite_remove(const struct gw_map_favorite *k,
+			    Namegen__V1__RemoveFavoriteRequest *out)
+{
+	namegen__v1__remove_favorite_request__init(out);
+	out->name = (char *)(uintptr_t)k->name;
+	out->country = (char *)(uintptr_t)k->country;
+	out->gender = k->gender;
+}
+
+json_t *gw_map_favorite(const Namegen__V1__Favorite *f)
 {
 	if (!f)
 		return json_null();
@@ -527,13 +522,12 @@ gw_map_favorite(const Namegen__V1__Favorite *f)
 			 "created_at", gw_json_time(f->created_at_ms));
 }
 
-int
-gw_map_list_req(const char *limit, const char *cursor,
-		Namegen__V1__ListFavoritesRequest *out,
-		struct gw_json_err *err)
+int gw_map_list_req(const char *limit, const char *cursor,
+		    Namegen__V1__ListFavoritesRequest *out,
+		    struct gw_json_err *err)
 {
 	Namegen__V1__ListFavoritesRequest init =
-		NAMEGEN__V1__LIST_FAVORITES_REQUEST__INIT;
+	    NAMEGEN__V1__LIST_FAVORITES_REQUEST__INIT;
 	const char *p;
 	long n = 0;
 
@@ -568,8 +562,7 @@ gw_map_list_req(const char *limit, const char *cursor,
 	return 0;
 }
 
-json_t *
-gw_map_list_reply(const Namegen__V1__ListFavoritesReply *r)
+json_t *gw_map_list_reply(const Namegen__V1__ListFavoritesReply *r)
 {
 	json_t *favs = json_array();
 	size_t i;
@@ -578,15 +571,14 @@ gw_map_list_reply(const Namegen__V1__ListFavoritesReply *r)
 		json_array_append_new(favs, gw_map_favorite(r->favorites[i]));
 	return json_pack("{s:o, s:o}", "favorites", favs, "next_cursor",
 			 r->next_cursor && *r->next_cursor
-				 ? json_string(r->next_cursor)
-				 : json_null());
+			     ? json_string(r->next_cursor)
+			     : json_null());
 }
 
 /* -------------------------------------------------- the original routes */
 
-int
-gw_map_legacy_name_req(const json_t *in, struct gw_map_generate *g,
-		       struct gw_json_err *err)
+int gw_map_legacy_name_req(const json_t *in, struct gw_map_generate *g,
+			   struct gw_json_err *err)
 {
 	const char *country, *start;
 	const json_t *v;
@@ -595,7 +587,7 @@ gw_map_legacy_name_req(const json_t *in, struct gw_map_generate *g,
 	generate_init(g);
 	if (gw_json_str(in, "countrycode", 2, "", &country, err) < 0 ||
 	    gw_json_str(in, "start_with", GW_MAP_PREFIX_MAX, "", &start, err) <
-		    0 ||
+		0 ||
 	    gender_read(in, "gender", true, &g->msg.gender, err) < 0)
 		return -1;
 	if (*country == '\0')
@@ -614,8 +606,7 @@ gw_map_legacy_name_req(const json_t *in, struct gw_map_generate *g,
 		char *end;
 
 		max_len = strtoll(json_string_value(v), &end, 10);
-		if (*end != '\0' || max_len < 0 ||
-		    max_len > GW_MAP_LENGTH_MAX)
+		if (*end != '\0' || max_len < 0 || max_len > GW_MAP_LENGTH_MAX)
 			return gw_json_fail(err, "invalid_argument", "max_len",
 					    "field \"max_len\" must be a "
 					    "number from 0 to %d",
@@ -630,23 +621,23 @@ gw_map_legacy_name_req(const json_t *in, struct gw_map_generate *g,
 	return 0;
 }
 
-int
-gw_map_legacy_like_req(const json_t *in, bool *like,
-		       struct gw_map_favorite *out, struct gw_json_err *err)
+int gw_map_legacy_like_req(const json_t *in, bool *like,
+			   struct gw_map_favorite *out,
+			   struct gw_json_err *err)
 {
 	static const struct gw_json_field fields[] = {
-		{"like", GW_JSON_BOOL, true},
-		{"name", GW_JSON_STRING, true},
+	    {"like", GW_JSON_BOOL, true},
+	    {"name", GW_JSON_STRING, true},
 	};
 	const char *country;
 
 	if (gw_json_check(in, "", fields, COUNT(fields), false, err) < 0 ||
 	    gw_json_bool(in, "like", true, like, err) < 0 ||
 	    gw_json_str(in, "name", GW_MAP_NAME_MAX, "", &out->name, err) <
-		    0 ||
+		0 ||
 	    gw_json_str(in, "countrycode", 2, "", &country, err) < 0 ||
 	    country_copy(country, true, "countrycode", out->country, err) <
-		    0 ||
+		0 ||
 	    gender_read(in, "gender", true, &out->gender, err) < 0)
 		return -1;
 	if (*out->name == '\0')
@@ -655,8 +646,7 @@ gw_map_legacy_like_req(const json_t *in, bool *like,
 	return 0;
 }
 
-static const char *
-legacy_gender(Namegen__V1__Gender g)
+static const char *legacy_gender(Namegen__V1__Gender g)
 {
 	switch (g) {
 	case NAMEGEN__V1__GENDER__GENDER_MALE:
@@ -668,8 +658,7 @@ legacy_gender(Namegen__V1__Gender g)
 	}
 }
 
-int
-gw_map_legacy_likes(json_t *obj, const Namegen__V1__ListFavoritesReply *r)
+int gw_map_legacy_likes(json_t *obj, const Namegen__V1__ListFavoritesReply *r)
 {
 	const Namegen__V1__Favorite *f;
 	char key[24];
@@ -679,19 +668,17 @@ gw_map_legacy_likes(json_t *obj, const Namegen__V1__ListFavoritesReply *r)
 		f = r->favorites[i];
 		snprintf(key, sizeof(key), "%" PRId64, f->name_id);
 		if (json_object_set_new(
-			    obj, key,
-			    json_pack("{s:o, s:s, s:s, s:s}", "created_on",
-				      gw_json_time(f->created_at_ms), "name",
-				      f->name, "countrycode", f->country,
-				      "gender", legacy_gender(f->gender))) <
-		    0)
+			obj, key,
+			json_pack("{s:o, s:s, s:s, s:s}", "created_on",
+				  gw_json_time(f->created_at_ms), "name",
+				  f->name, "countrycode", f->country, "gender",
+				  legacy_gender(f->gender))) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-json_t *
-gw_map_legacy_meta(const Namegen__V1__MetaReply *r)
+json_t *gw_map_legacy_meta(const Namegen__V1__MetaReply *r)
 {
 	json_t *countries = json_array(), *genders = json_array();
 	size_t i;
@@ -704,8 +691,8 @@ gw_map_legacy_meta(const Namegen__V1__MetaReply *r)
 	for (i = 0; genders && i < r->n_genders; i++)
 		if (*legacy_gender(r->genders[i]))
 			json_array_append_new(
-				genders,
-				json_string(legacy_gender(r->genders[i])));
+			    genders,
+			    json_string(legacy_gender(r->genders[i])));
 	return json_pack("{s:o, s:o, s:I}", "countries", countries, "genders",
 			 genders, "max_len", (json_int_t)r->max_length);
 }

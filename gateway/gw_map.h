@@ -19,16 +19,16 @@
 
 /* Limits on what a client may ask for; the workers check again. */
 #define GW_MAP_COUNTRIES_MAX 16
-#define GW_MAP_PREFIX_MAX 64       /* bytes */
-#define GW_MAP_NAME_MAX 128        /* bytes of a name */
-#define GW_MAP_LENGTH_MAX 64       /* characters of a generated name */
-#define GW_MAP_COUNT_MAX 100
-#define GW_MAP_TOP_K_MAX 1000
-#define GW_MAP_USERNAME_MAX 64
-#define GW_MAP_EMAIL_MAX 254
-#define GW_MAP_PASSWORD_MAX 1024
-#define GW_MAP_CURSOR_MAX 256
-#define GW_MAP_PAGE_MAX 100
+#define GW_MAP_PREFIX_MAX    64	 /* bytes */
+#define GW_MAP_NAME_MAX	     128 /* bytes of a name */
+#define GW_MAP_LENGTH_MAX    64	 /* characters of a generated name */
+#define GW_MAP_COUNT_MAX     100
+#define GW_MAP_TOP_K_MAX     1000
+#define GW_MAP_USERNAME_MAX  64
+#define GW_MAP_EMAIL_MAX     254
+#define GW_MAP_PASSWORD_MAX  1024
+#define GW_MAP_CURSOR_MAX    256
+#define GW_MAP_PAGE_MAX	     100
 
 /* A GenerateRequest with room for its countries. */
 struct gw_map_generate {
@@ -72,6 +72,12 @@ json_t *gw_map_whoami_reply(const Namegen__V1__WhoAmIReply *r);
 
 int gw_map_favorite_req(const json_t *in, struct gw_map_favorite *out,
 			struct gw_json_err *err);
+/* gw_map_favorite_add/remove fill a request from a key (which must
+ * outlive it). */
+void gw_map_favorite_add(const struct gw_map_favorite *k,
+			 Namegen__V1__AddFavoriteRequest *out);
+void gw_map_favorite_remove(const struct gw_map_favorite *k,
+			    Namegen__V1__RemoveFavoriteRequest *out);
 json_t *gw_map_favorite(const Namegen__V1__Favorite *f);
 /* gw_map_list_req reads the query arguments limit and cursor (either may
  * be NULL, meaning absent). */

@@ -10,34 +10,33 @@
 
 /* Upper bounds of the buckets in milliseconds; the last is +Inf. */
 static const double bucket_ms[GW_METRICS_BUCKETS - 1] = {
-	1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+    1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
 
 /* HTTP statuses counted one by one; anything else counts as "other". */
 static const int statuses[GW_METRICS_STATUSES - 1] = {
-	200, 201, 204, 304, 400, 401, 403, 404,
-	405, 409, 413, 429, 500, 501, 503, 504, 431};
+    200, 201, 204, 304, 400, 401, 403, 404, 405,
+    409, 413, 429, 500, 501, 503, 504, 431};
 
 static const int rpc_statuses[GW_METRICS_RPC_STATUSES - 1] = {
-	RPC_OK,
-	RPC_CANCELLED,
-	RPC_UNKNOWN,
-	RPC_INVALID_ARGUMENT,
-	RPC_DEADLINE_EXCEEDED,
-	RPC_NOT_FOUND,
-	RPC_ALREADY_EXISTS,
-	RPC_PERMISSION_DENIED,
-	RPC_RESOURCE_EXHAUSTED,
-	RPC_FAILED_PRECONDITION,
-	RPC_UNIMPLEMENTED,
-	RPC_INTERNAL,
-	RPC_UNAVAILABLE,
-	RPC_UNAUTHENTICATED,
-	10,
-	11};
+    RPC_OK,
+    RPC_CANCELLED,
+    RPC_UNKNOWN,
+    RPC_INVALID_ARGUMENT,
+    RPC_DEADLINE_EXCEEDED,
+    RPC_NOT_FOUND,
+    RPC_ALREADY_EXISTS,
+    RPC_PERMISSION_DENIED,
+    RPC_RESOURCE_EXHAUSTED,
+    RPC_FAILED_PRECONDITION,
+    RPC_UNIMPLEMENTED,
+    RPC_INTERNAL,
+    RPC_UNAVAILABLE,
+    RPC_UNAUTHENTICATED,
+    10,
+    11};
 
-static int
-name_add(char (*names)[GW_METRICS_NAME_MAX], int *n, int max,
-	 const char *name)
+static int name_add(char (*names)[GW_METRICS_NAME_MAX], int *n, int max,
+		    const char *name)
 {
 	int i;
 
@@ -50,21 +49,17 @@ name_add(char (*names)[GW_METRICS_NAME_MAX], int *n, int max,
 	return (*n)++;
 }
 
-int
-gw_metrics_route(struct gw_metrics *m, const char *name)
+int gw_metrics_route(struct gw_metrics *m, const char *name)
 {
 	return name_add(m->route, &m->nroutes, GW_METRICS_ROUTES_MAX, name);
 }
 
-int
-gw_metrics_method(struct gw_metrics *m, const char *name)
+int gw_metrics_method(struct gw_metrics *m, const char *name)
 {
-	return name_add(m->method, &m->nmethods, GW_METRICS_METHODS_MAX,
-			name);
+	return name_add(m->method, &m->nmethods, GW_METRICS_METHODS_MAX, name);
 }
 
-static void
-hist_add(struct gw_metrics_hist *h, double ms)
+static void hist_add(struct gw_metrics_hist *h, double ms)
 {
 	int b = 0;
 
@@ -76,9 +71,8 @@ hist_add(struct gw_metrics_hist *h, double ms)
 	atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
 }
 
-void
-gw_metrics_request(struct gw_metrics *m, int route, int http_status,
-		   double ms)
+void gw_metrics_request(struct gw_metrics *m, int route, int http_status,
+			double ms)
 {
 	int s = 0;
 
@@ -91,8 +85,8 @@ gw_metrics_request(struct gw_metrics *m, int route, int http_status,
 	hist_add(&m->route_latency[route], ms);
 }
 
-void
-gw_metrics_rpc(struct gw_metrics *m, int method, int rpc_status, double ms)
+void gw_metrics_rpc(struct gw_metrics *m, int method, int rpc_status,
+		    double ms)
 {
 	int s = 0;
 
@@ -115,10 +109,9 @@ struct out {
 };
 
 static void out_printf(struct out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
-static void
-out_printf(struct out *o, const char *fmt, ...)
+static void out_printf(struct out *o, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -152,25 +145,23 @@ out_printf(struct out *o, const char *fmt, ...)
 	}
 }
 
-static void
-hist_render(struct out *o, const char *metric, const char *label,
-	    const char *value, struct gw_metrics_hist *h)
+static void hist_render(struct out *o, const char *metric, const char *label,
+			const char *value, struct gw_metrics_hist *h)
 {
 	uint64_t cum = 0;
 	int b;
 
 	for (b = 0; b < GW_METRICS_BUCKETS; b++) {
-		cum += atomic_load_explicit(&h->bucket[b],
-					    memory_order_relaxed);
+		cum +=
+		    atomic_load_explicit(&h->bucket[b], memory_order_relaxed);
 		if (b < GW_METRICS_BUCKETS - 1)
 			out_printf(o, "%s_bucket{%s=\"%s\",le=\"%g\"} %llu\n",
 				   metric, label, value, bucket_ms[b] / 1000.0,
 				   (unsigned long long)cum);
 		else
-			out_printf(o,
-				   "%s_bucket{%s=\"%s\",le=\"+Inf\"} %llu\n",
-				   metric, label, value,
-				   (unsigned long long)cum);
+			out_printf(
+			    o, "%s_bucket{%s=\"%s\",le=\"+Inf\"} %llu\n",
+			    metric, label, value, (unsigned long long)cum);
 	}
 	out_printf(o, "%s_sum{%s=\"%s\"} %.6f\n", metric, label, value,
 		   (double)atomic_load(&h->sum_us) / 1e6);
@@ -178,8 +169,7 @@ hist_render(struct out *o, const char *metric, const char *label,
 		   (unsigned long long)atomic_load(&h->count));
 }
 
-char *
-gw_metrics_render(struct gw_metrics *m, size_t *len)
+char *gw_metrics_render(struct gw_metrics *m, size_t *len)
 {
 	struct out o = {malloc(16384), 0, 16384, 0};
 	uint64_t v;
@@ -227,8 +217,8 @@ gw_metrics_render(struct gw_metrics *m, size_t *len)
 				   "status=\"%s\"} %llu\n",
 				   m->method[r],
 				   s < GW_METRICS_RPC_STATUSES - 1
-					   ? rpc_status_name(rpc_statuses[s])
-					   : "OTHER",
+				       ? rpc_status_name(rpc_statuses[s])
+				       : "OTHER",
 				   (unsigned long long)v);
 		}
 	out_printf(&o, "# HELP namegen_rpc_errors_total Calls that did not "
@@ -248,10 +238,11 @@ gw_metrics_render(struct gw_metrics *m, size_t *len)
 	for (r = 0; r < m->nmethods; r++)
 		hist_render(&o, "namegen_rpc_duration_seconds", "method",
 			    m->method[r], &m->rpc_latency[r]);
-	out_printf(&o, "# HELP namegen_http_in_flight_requests Requests "
-		       "being handled now.\n"
-		       "# TYPE namegen_http_in_flight_requests gauge\n"
-		       "namegen_http_in_flight_requests %lld\n",
+	out_printf(&o,
+		   "# HELP namegen_http_in_flight_requests Requests "
+		   "being handled now.\n"
+		   "# TYPE namegen_http_in_flight_requests gauge\n"
+		   "namegen_http_in_flight_requests %lld\n",
 		   (long long)atomic_load(&m->in_flight));
 	if (o.failed) {
 		free(o.buf);

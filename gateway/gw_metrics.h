@@ -10,11 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GW_METRICS_ROUTES_MAX 48
-#define GW_METRICS_METHODS_MAX 24
-#define GW_METRICS_NAME_MAX 48
-#define GW_METRICS_BUCKETS 14   /* the last one is +Inf */
-#define GW_METRICS_STATUSES 18  /* HTTP statuses counted one by one */
+#define GW_METRICS_ROUTES_MAX	48
+#define GW_METRICS_METHODS_MAX	24
+#define GW_METRICS_NAME_MAX	48
+#define GW_METRICS_BUCKETS	14 /* the last one is +Inf */
+#define GW_METRICS_STATUSES	18 /* HTTP statuses counted one by one */
 #define GW_METRICS_RPC_STATUSES 17
 
 struct gw_metrics_hist {
@@ -29,8 +29,8 @@ struct gw_metrics {
 	_Atomic uint64_t requests[GW_METRICS_ROUTES_MAX][GW_METRICS_STATUSES];
 	struct gw_metrics_hist route_latency[GW_METRICS_ROUTES_MAX];
 	char method[GW_METRICS_METHODS_MAX][GW_METRICS_NAME_MAX];
-	_Atomic uint64_t rpc_status[GW_METRICS_METHODS_MAX]
-				   [GW_METRICS_RPC_STATUSES];
+	_Atomic uint64_t
+	    rpc_status[GW_METRICS_METHODS_MAX][GW_METRICS_RPC_STATUSES];
 	struct gw_metrics_hist rpc_latency[GW_METRICS_METHODS_MAX];
 	_Atomic int64_t in_flight;
 };

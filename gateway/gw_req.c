@@ -11,8 +11,7 @@
 #include "gateway/gw_error.h"
 #include "namegen.pb-c.h"
 
-static int64_t
-now_ns(void)
+static int64_t now_ns(void)
 {
 	struct timespec ts;
 
@@ -22,8 +21,8 @@ now_ns(void)
 
 /* method_metric returns the label index of svc/method: model methods
  * first, then auth methods, as gw_http registers them. */
-static int
-method_metric(const ProtobufCServiceDescriptor *svc, const char *method)
+static int method_metric(const ProtobufCServiceDescriptor *svc,
+			 const char *method)
 {
 	unsigned i, base = 0;
 
@@ -37,8 +36,7 @@ method_metric(const ProtobufCServiceDescriptor *svc, const char *method)
 
 /* call_done runs on an nng thread when a call ends: keep the reply and
  * resume the connection when it was the last of the round. */
-static void
-call_done(void *arg, struct rpc_reply *reply)
+static void call_done(void *arg, struct rpc_reply *reply)
 {
 	struct gw_req_slot *s = arg;
 	struct gw_req *r = s->req;
@@ -54,8 +52,8 @@ call_done(void *arg, struct rpc_reply *reply)
 		MHD_resume_connection(r->conn);
 }
 
-enum gw_step
-gw_req_call(struct gw_req *r, const struct gw_req_callspec *c, int n)
+enum gw_step gw_req_call(struct gw_req *r, const struct gw_req_callspec *c,
+			 int n)
 {
 	struct rpc_meta meta[3];
 	size_t nmeta = 0;
@@ -71,8 +69,8 @@ gw_req_call(struct gw_req *r, const struct gw_req_callspec *c, int n)
 	}
 	meta[nmeta++] = (struct rpc_meta){RPC_META_REQUEST_ID, r->request_id};
 	if (r->client_addr[0])
-		meta[nmeta++] = (struct rpc_meta){RPC_META_CLIENT_ADDR,
-						  r->client_addr};
+		meta[nmeta++] =
+		    (struct rpc_meta){RPC_META_CLIENT_ADDR, r->client_addr};
 	if (r->token[0])
 		meta[nmeta++] = (struct rpc_meta){RPC_META_SESSION, r->token};
 
@@ -83,7 +81,8 @@ gw_req_call(struct gw_req *r, const struct gw_req_callspec *c, int n)
 	atomic_store(&r->pending, n + 1);
 	MHD_suspend_connection(r->conn);
 	for (i = 0; i < n; i++) {
-		bool model = c[i].svc == &namegen__v1__model_service__descriptor;
+		bool model =
+		    c[i].svc == &namegen__v1__model_service__descriptor;
 		struct gw_req_slot *s = &r->slot[i];
 
 		s->service = model ? "model" : "auth";
@@ -105,8 +104,21 @@ gw_req_call(struct gw_req *r, const struct gw_req_callspec *c, int n)
 	return GW_WAIT;
 }
 
-bool
-gw_req_ok(struct gw_req *r, int i)
+enum gw_step gw_req_call1(struct gw_req *r,
+			  const ProtobufCServiceDescriptor *svc,
+			  const char *method, const ProtobufCMessage *msg)
+{
+	struct gw_req_callspec c = {svc, method, msg};
+
+	return gw_req_call(r, &c, 1);
+}
+
+enum gw_step gw_req_bad_body(struct gw_req *r, const struct gw_json_err *e)
+{
+	return gw_req_error(r, 400, e->code, e->field, "%s", e->message);
+}
+
+bool gw_req_ok(struct gw_req *r, int i)
 {
 	struct gw_req_slot *s = &r->slot[i];
 	char secs[16];
@@ -116,8 +128,9 @@ gw_req_ok(struct gw_req *r, int i)
 	if (s->status == RPC_OK) /* OK without a body: the worker is wrong */
 		s->status = RPC_INTERNAL;
 	if (s->status == RPC_INTERNAL || s->status == RPC_UNKNOWN)
-		log_warn("worker call failed", "request_id=%s service=%s "
-					       "status=%s",
+		log_warn("worker call failed",
+			 "request_id=%s service=%s "
+			 "status=%s",
 			 r->request_id, s->service,
 			 rpc_status_name(s->status));
 	gw_req_error(r, gw_error_http_status(s->status),
@@ -131,9 +144,9 @@ gw_req_ok(struct gw_req *r, int i)
 	return false;
 }
 
-enum gw_step
-gw_req_bytes(struct gw_req *r, int status, const char *content_type,
-	     const void *data, size_t len)
+enum gw_step gw_req_bytes(struct gw_req *r, int status,
+			  const char *content_type, const void *data,
+			  size_t len)
 {
 	if (r->resp)
 		MHD_destroy_response(r->resp);
@@ -142,13 +155,11 @@ gw_req_bytes(struct gw_req *r, int status, const char *content_type,
 	r->status = status;
 	r->resp_len = len;
 	if (r->resp && content_type)
-		MHD_add_response_header(r->resp, "Content-Type",
-					content_type);
+		MHD_add_response_header(r->resp, "Content-Type", content_type);
 	return GW_DONE;
 }
 
-enum gw_step
-gw_req_json(struct gw_req *r, int status, json_t *body)
+enum gw_step gw_req_json(struct gw_req *r, int status, json_t *body)
 {
 	size_t len = 0;
 	char *s = gw_json_dump(body, &len);
@@ -162,8 +173,8 @@ gw_req_json(struct gw_req *r, int status, json_t *body)
 	}
 	if (r->resp)
 		MHD_destroy_response(r->resp);
-	r->resp = MHD_create_response_from_buffer(len, s,
-						  MHD_RESPMEM_MUST_FREE);
+	r->resp =
+	    MHD_create_response_from_buffer(len, s, MHD_RESPMEM_MUST_FREE);
 	if (!r->resp) {
 		free(s);
 		return GW_DONE;
@@ -174,9 +185,8 @@ gw_req_json(struct gw_req *r, int status, json_t *body)
 	return GW_DONE;
 }
 
-enum gw_step
-gw_req_error(struct gw_req *r, int status, const char *code,
-	     const char *field, const char *fmt, ...)
+enum gw_step gw_req_error(struct gw_req *r, int status, const char *code,
+			  const char *field, const char *fmt, ...)
 {
 	char msg[GW_JSON_MESSAGE_MAX + 64];
 	va_list ap;
@@ -189,22 +199,19 @@ gw_req_error(struct gw_req *r, int status, const char *code,
 	return gw_req_json(r, status, gw_error_json(code, msg, field));
 }
 
-void
-gw_req_header(struct gw_req *r, const char *name, const char *value)
+void gw_req_header(struct gw_req *r, const char *name, const char *value)
 {
 	if (r->resp)
 		MHD_add_response_header(r->resp, name, value);
 }
 
-const char *
-gw_req_arg(struct gw_req *r, const char *name)
+const char *gw_req_arg(struct gw_req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
 					   name);
 }
 
-void
-gw_req_set_cookie(struct gw_req *r, const char *token, unsigned max_age_s)
+void gw_req_set_cookie(struct gw_req *r, const char *token, unsigned max_age_s)
 {
 	char buf[GW_COOKIE_HEADER_MAX];
 
@@ -213,8 +220,7 @@ gw_req_set_cookie(struct gw_req *r, const char *token, unsigned max_age_s)
 		gw_req_header(r, "Set-Cookie", buf);
 }
 
-void
-gw_req_free(struct gw_req *r)
+void gw_req_free(struct gw_req *r)
 {
 	int i;
 
@@ -232,8 +238,7 @@ gw_req_free(struct gw_req *r)
 	free(r);
 }
 
-int64_t
-gw_req_now_ns(void)
+int64_t gw_req_now_ns(void)
 {
 	return now_ns();
 }

@@ -26,9 +26,9 @@
 #include "gateway/gw_route.h"
 #include "gateway/gw_static.h"
 
-#define GW_REQ_ID_MAX 64     /* bytes of an X-Request-Id */
-#define GW_REQ_ADDR_MAX 48   /* an IPv6 address in text */
-#define GW_REQ_CALLS 2       /* calls one step may have in flight */
+#define GW_REQ_ID_MAX	64 /* bytes of an X-Request-Id */
+#define GW_REQ_ADDR_MAX 48 /* an IPv6 address in text */
+#define GW_REQ_CALLS	2  /* calls one step may have in flight */
 
 /* What every request shares: set up at start, read-only afterwards
  * (apart from the atomics). */
@@ -36,7 +36,7 @@ struct gw_ctx {
 	struct rpc_client *model;
 	struct rpc_client *auth;
 	int rpc_timeout_ms;
-	bool trust_forwarded;   /* take the client address from XFF */
+	bool trust_forwarded; /* take the client address from XFF */
 	struct gw_cors cors;
 	struct gw_cookie_opts cookie;
 	struct gw_static web;
@@ -44,19 +44,19 @@ struct gw_ctx {
 	const struct gw_route *routes;
 	size_t nroutes;
 	int metric_static, metric_other; /* route labels without a route */
-	_Atomic int64_t in_flight;       /* requests begun, not finished */
-	_Atomic bool draining;           /* stopping: close after answers */
+	_Atomic int64_t in_flight;	 /* requests begun, not finished */
+	_Atomic bool draining;		 /* stopping: close after answers */
 };
 
 /* The reply of one call, kept until the handler has read it. */
 struct gw_req_slot {
 	struct gw_req *req;
-	const char *service;          /* "model" or "auth" */
-	int metric;                   /* method label index */
+	const char *service; /* "model" or "auth" */
+	int metric;	     /* method label index */
 	int status;
 	char message[RPC_MESSAGE_MAX];
 	uint32_t retry_after_s;
-	ProtobufCMessage *body;       /* owned; NULL unless RPC_OK */
+	ProtobufCMessage *body; /* owned; NULL unless RPC_OK */
 };
 
 /* Room for the request message of any route, alive until the request
@@ -83,32 +83,32 @@ union gw_req_msg {
 struct gw_req {
 	struct gw_ctx *ctx;
 	struct MHD_Connection *conn;
-	const struct gw_route *route;   /* NULL for static files and errors */
-	int metric;                     /* route label index */
-	const char *method;             /* valid while the request lives */
-	char path[256];                 /* for logs, possibly cut */
+	const struct gw_route *route; /* NULL for static files and errors */
+	int metric;		      /* route label index */
+	const char *method;	      /* valid while the request lives */
+	char path[256];		      /* for logs, possibly cut */
 	char request_id[GW_REQ_ID_MAX + 1];
 	char client_addr[GW_REQ_ADDR_MAX];
 	char token[GW_COOKIE_TOKEN_MAX + 1]; /* "" when none */
 	bool token_in_cookie;
-	const char *origin;             /* Origin header or NULL */
-	bool legacy;                    /* error bodies in the old shape */
-	bool started;                   /* first handler call seen */
+	const char *origin; /* Origin header or NULL */
+	bool legacy;	    /* error bodies in the old shape */
+	bool started;	    /* first handler call seen */
 
-	char *body;                     /* at most GW_JSON_BODY_MAX bytes */
+	char *body; /* at most GW_JSON_BODY_MAX bytes */
 	size_t body_len;
 	bool body_too_large;
-	json_t *json;                   /* the parsed body */
+	json_t *json; /* the parsed body */
 
-	int step;                       /* how many call rounds are done */
-	_Atomic int pending;            /* calls of this round in flight */
+	int step;	     /* how many call rounds are done */
+	_Atomic int pending; /* calls of this round in flight */
 	int ncalls;
 	struct gw_req_slot slot[GW_REQ_CALLS];
 	union gw_req_msg msg;
-	json_t *acc;                    /* a handler's state across rounds */
-	bool flag;                      /* a handler's choice across rounds */
+	json_t *acc; /* a handler's state across rounds */
+	bool flag;   /* a handler's choice across rounds */
 
-	struct MHD_Response *resp;      /* set once answered */
+	struct MHD_Response *resp; /* set once answered */
 	int status;
 	size_t resp_len;
 	int64_t t0_ns;
@@ -130,6 +130,14 @@ struct gw_req_callspec {
 enum gw_step gw_req_call(struct gw_req *r, const struct gw_req_callspec *c,
 			 int n);
 
+/* gw_req_call1 is gw_req_call for one call. */
+enum gw_step gw_req_call1(struct gw_req *r,
+			  const ProtobufCServiceDescriptor *svc,
+			  const char *method, const ProtobufCMessage *msg);
+
+/* gw_req_bad_body answers 400 with a refusal from gw_map/gw_json. */
+enum gw_step gw_req_bad_body(struct gw_req *r, const struct gw_json_err *e);
+
 /* gw_req_ok says whether call i ended with RPC_OK; when not, it has set
  * the error response mapped from its status (gw_error.h). */
 bool gw_req_ok(struct gw_req *r, int i);
@@ -148,7 +156,7 @@ enum gw_step gw_req_bytes(struct gw_req *r, int status,
  * NULL. */
 enum gw_step gw_req_error(struct gw_req *r, int status, const char *code,
 			  const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 /* gw_req_header adds a header to the response already set. */
 void gw_req_header(struct gw_req *r, const char *name, const char *value);

@@ -3,10 +3,10 @@
 
 #include <string.h>
 
-enum gw_route_result
-gw_route_find(const struct gw_route *table, size_t n, const char *method,
-	      const char *path, const struct gw_route **out, size_t *index,
-	      char *allow)
+enum gw_route_result gw_route_find(const struct gw_route *table, size_t n,
+				   const char *method, const char *path,
+				   const struct gw_route **out, size_t *index,
+				   char *allow)
 {
 	size_t i, len = 0, m;
 	int path_seen = 0;

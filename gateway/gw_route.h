@@ -15,22 +15,22 @@ struct gw_req;
 enum gw_step { GW_DONE = 0, GW_WAIT = 1 };
 typedef enum gw_step (*gw_handler_fn)(struct gw_req *r);
 
-#define GW_ROUTE_BODY 1u      /* reads a JSON object body */
-#define GW_ROUTE_LEGACY 2u    /* original route: {"error":"..."} errors */
-#define GW_ROUTE_EMPTY_OK 4u  /* with BODY: an empty body counts as {} */
+#define GW_ROUTE_BODY	  1u /* reads a JSON object body */
+#define GW_ROUTE_LEGACY	  2u /* original route: {"error":"..."} errors */
+#define GW_ROUTE_EMPTY_OK 4u /* with BODY: an empty body counts as {} */
 
 struct gw_route {
 	const char *method;
 	const char *path;
 	gw_handler_fn fn;
 	unsigned flags;
-	const char *name;     /* label for metrics and logs */
+	const char *name; /* label for metrics and logs */
 };
 
 enum gw_route_result {
 	GW_ROUTE_FOUND,
-	GW_ROUTE_NO_PATH,   /* 404 */
-	GW_ROUTE_NO_METHOD  /* 405; allow lists the methods */
+	GW_ROUTE_NO_PATH,  /* 404 */
+	GW_ROUTE_NO_METHOD /* 405; allow lists the methods */
 };
 
 #define GW_ROUTE_ALLOW_MAX 64

@@ -13,9 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-int
-gw_static_open(struct gw_static *s, const char *dir, char *err,
-	       size_t errlen)
+int gw_static_open(struct gw_static *s, const char *dir, char *err,
+		   size_t errlen)
 {
 	s->root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->root_fd < 0 && errno != ENOENT) {
@@ -26,16 +25,14 @@ gw_static_open(struct gw_static *s, const char *dir, char *err,
 	return 0;
 }
 
-void
-gw_static_close(struct gw_static *s)
+void gw_static_close(struct gw_static *s)
 {
 	if (s->root_fd >= 0)
 		close(s->root_fd);
 	s->root_fd = -1;
 }
 
-static int
-segment_ok(const char *seg, size_t len)
+static int segment_ok(const char *seg, size_t len)
 {
 	size_t i;
 
@@ -50,8 +47,7 @@ segment_ok(const char *seg, size_t len)
 	return 1;
 }
 
-int
-gw_static_path(const char *url, char *out, size_t outlen)
+int gw_static_path(const char *url, char *out, size_t outlen)
 {
 	const char *p, *end;
 	size_t n = 0, len;
@@ -82,30 +78,29 @@ gw_static_path(const char *url, char *out, size_t outlen)
 	return 0;
 }
 
-const char *
-gw_static_type(const char *path)
+const char *gw_static_type(const char *path)
 {
 	static const char *const types[][2] = {
-		{"html", "text/html; charset=utf-8"},
-		{"htm", "text/html; charset=utf-8"},
-		{"css", "text/css; charset=utf-8"},
-		{"js", "text/javascript; charset=utf-8"},
-		{"mjs", "text/javascript; charset=utf-8"},
-		{"json", "application/json"},
-		{"map", "application/json"},
-		{"webmanifest", "application/manifest+json"},
-		{"txt", "text/plain; charset=utf-8"},
-		{"svg", "image/svg+xml"},
-		{"png", "image/png"},
-		{"jpg", "image/jpeg"},
-		{"jpeg", "image/jpeg"},
-		{"gif", "image/gif"},
-		{"webp", "image/webp"},
-		{"ico", "image/x-icon"},
-		{"woff", "font/woff"},
-		{"woff2", "font/woff2"},
-		{"wasm", "application/wasm"},
-		{"xml", "application/xml"},
+	    {"html", "text/html; charset=utf-8"},
+	    {"htm", "text/html; charset=utf-8"},
+	    {"css", "text/css; charset=utf-8"},
+	    {"js", "text/javascript; charset=utf-8"},
+	    {"mjs", "text/javascript; charset=utf-8"},
+	    {"json", "application/json"},
+	    {"map", "application/json"},
+	    {"webmanifest", "application/manifest+json"},
+	    {"txt", "text/plain; charset=utf-8"},
+	    {"svg", "image/svg+xml"},
+	    {"png", "image/png"},
+	    {"jpg", "image/jpeg"},
+	    {"jpeg", "image/jpeg"},
+	    {"gif", "image/gif"},
+	    {"webp", "image/webp"},
+	    {"ico", "image/x-icon"},
+	    {"woff", "font/woff"},
+	    {"woff2", "font/woff2"},
+	    {"wasm", "application/wasm"},
+	    {"xml", "application/xml"},
 	};
 	const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
 	size_t i;
@@ -121,13 +116,12 @@ gw_static_type(const char *path)
 /* open_beneath opens rel below root without leaving it and without
  * following links; falls back to O_NOFOLLOW on kernels without openat2
  * (the segment checks already keep ".." out). */
-static int
-open_beneath(int root, const char *rel)
+static int open_beneath(int root, const char *rel)
 {
 	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-			   RESOLVE_NO_MAGICLINKS,
+	    .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
+	    .resolve =
+		RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	int fd;
 
@@ -137,9 +131,8 @@ open_beneath(int root, const char *rel)
 	return fd;
 }
 
-int
-gw_static_lookup(const struct gw_static *s, const char *url,
-		 struct gw_static_file *f)
+int gw_static_lookup(const struct gw_static *s, const char *url,
+		     struct gw_static_file *f)
 {
 	char rel[GW_STATIC_PATH_MAX + 16];
 	struct stat st;
@@ -161,8 +154,8 @@ gw_static_lookup(const struct gw_static *s, const char *url,
 	/* pages change with each deploy and must be revalidated; assets are
 	 * cached for an hour and revalidated by ETag after that */
 	f->cache = strncmp(f->type, "text/html", 9) == 0
-			   ? "no-cache"
-			   : "public, max-age=3600";
+		       ? "no-cache"
+		       : "public, max-age=3600";
 	snprintf(f->etag, sizeof(f->etag), "\"%" PRIx64 "-%" PRIx64 "\"",
 		 (uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_size);
 	gmtime_r(&st.st_mtim.tv_sec, &tm);

@@ -13,19 +13,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GW_STATIC_PATH_MAX 1024
+#define GW_STATIC_PATH_MAX    1024
 #define GW_STATIC_SEGMENT_MAX 255
 
 struct gw_static {
-	int root_fd;   /* -1 when the folder does not exist */
+	int root_fd; /* -1 when the folder does not exist */
 };
 
 struct gw_static_file {
-	int fd;                 /* owned by the caller after a lookup */
+	int fd; /* owned by the caller after a lookup */
 	uint64_t size;
-	const char *type;       /* Content-Type */
-	const char *cache;      /* Cache-Control */
-	char etag[48];          /* quoted */
+	const char *type;	/* Content-Type */
+	const char *cache;	/* Cache-Control */
+	char etag[48];		/* quoted */
 	char last_modified[40]; /* IMF-fixdate */
 };
 

@@ -17,8 +17,7 @@
 /* web_root returns WEB_ROOT, else "web" when the working directory has
  * it, else the web/ folder of the checkout the program was built in
  * (<root>/build/bin/gateway). */
-static const char *
-web_root(struct config *cfg, char *buf, size_t len)
+static const char *web_root(struct config *cfg, char *buf, size_t len)
 {
 	const char *env = config_str(cfg, "WEB_ROOT", "");
 	char exe[PATH_MAX];
@@ -46,8 +45,7 @@ web_root(struct config *cfg, char *buf, size_t len)
 
 /* max_connections keeps the connection limit below the open-file limit,
  * leaving room for the RPC sockets, static files and logs. */
-static long
-max_connections(long want)
+static long max_connections(long want)
 {
 	struct rlimit rl;
 
@@ -62,8 +60,7 @@ max_connections(long want)
 	return want;
 }
 
-int
-main(void)
+int main(void)
 {
 	static struct gw_ctx ctx;
 	struct rpc_client_opts mopts = {0}, aopts = {0};
@@ -88,24 +85,24 @@ main(void)
 	model_url = config_str(&cfg, "MODEL_RPC_URL", NULL);
 	auth_url = config_str(&cfg, "AUTH_RPC_URL", NULL);
 	config_rpc_secret(&cfg, key, &have_key);
-	ctx.rpc_timeout_ms = (int)config_int(&cfg, "GATEWAY_RPC_TIMEOUT_MS",
-					     10000, 100, 25000);
+	ctx.rpc_timeout_ms =
+	    (int)config_int(&cfg, "GATEWAY_RPC_TIMEOUT_MS", 10000, 100, 25000);
 	hopts.threads = (int)config_int(&cfg, "GATEWAY_THREADS",
 					sysconf(_SC_NPROCESSORS_ONLN) > 0
-						? sysconf(_SC_NPROCESSORS_ONLN)
-						: 2,
+					    ? sysconf(_SC_NPROCESSORS_ONLN)
+					    : 2,
 					1, 64);
 	hopts.max_connections = (int)max_connections(
-		config_int(&cfg, "GATEWAY_MAX_CONNECTIONS", 1000, 1, 100000));
-	hopts.idle_timeout_s = (int)config_int(&cfg, "GATEWAY_IDLE_TIMEOUT_S",
-					       30, 1, 3600);
+	    config_int(&cfg, "GATEWAY_MAX_CONNECTIONS", 1000, 1, 100000));
+	hopts.idle_timeout_s =
+	    (int)config_int(&cfg, "GATEWAY_IDLE_TIMEOUT_S", 30, 1, 3600);
 	hopts.conn_memory = (size_t)config_int(&cfg, "GATEWAY_CONN_MEMORY",
 					       32768, 8192, 1048576);
 	/* long enough for every call in flight to reach its deadline */
 	grace_ms = config_int(&cfg, "GATEWAY_SHUTDOWN_GRACE_MS",
 			      ctx.rpc_timeout_ms + 2000, 0, 28000);
-	ctx.trust_forwarded = config_bool(&cfg, "GATEWAY_TRUST_FORWARDED",
-					  true);
+	ctx.trust_forwarded =
+	    config_bool(&cfg, "GATEWAY_TRUST_FORWARDED", true);
 	ctx.cookie.secure = config_bool(&cfg, "COOKIE_SECURE", true);
 	cors = config_str(&cfg, "CORS_ORIGINS", "");
 	web = web_root(&cfg, webbuf, sizeof(webbuf));
@@ -143,7 +140,8 @@ main(void)
 		goto out;
 	}
 	if (gw_http_start(&http, &hopts, &ctx, err, sizeof(err)) < 0) {
-		log_fatal("cannot start the HTTP server", "detail=\"%s\"", err);
+		log_fatal("cannot start the HTTP server", "detail=\"%s\"",
+			  err);
 		goto out;
 	}
 	log_info("listening",
@@ -166,8 +164,8 @@ main(void)
 	 * the HTTP server must not stop with a request suspended. */
 	left = gw_http_quiesce(http, (int)grace_ms);
 	if (left > 0) {
-		log_warn("requests still open after the grace",
-			 "count=%d", left);
+		log_warn("requests still open after the grace", "count=%d",
+			 left);
 		rpc_client_close(ctx.model);
 		rpc_client_close(ctx.auth);
 		ctx.model = ctx.auth = NULL;

@@ -24,40 +24,40 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RESP_MAX (256 * 1024)
+#define RESP_MAX    (256 * 1024)
 #define WRONG_SHOWN 5
 
 struct kind {
 	const char *method;
 	const char *path;
-	const char *body;     /* may hold %s for the country */
-	int auth;             /* 1 bearer, 2 cookie */
-	int status, status2;  /* expected (status2 0 = only one) */
-	const char *needle;   /* in the body; %s for the user */
+	const char *body;    /* may hold %s for the country */
+	int auth;	     /* 1 bearer, 2 cookie */
+	int status, status2; /* expected (status2 0 = only one) */
+	const char *needle;  /* in the body; %s for the user */
 };
 
 static const struct kind kinds[] = {
-	{"GET", "/healthz", NULL, 0, 200, 0, "\"ok\""},
-	{"GET", "/api/v1/meta", NULL, 0, 200, 0, "\"countries\":"},
-	{"POST", "/api/v1/names", "{\"countries\":[\"%s\"],\"count\":3}", 0,
-	 200, 0, "\"names\":[{"},
-	{"GET", "/api/v1/me", NULL, 1, 200, 0, "\"username\":\"%s\""},
-	{"PUT", "/api/v1/me/favorites", "{\"name\":\"Loadname\"}", 1, 200,
-	 201, "\"favorite\":{"},
-	{"GET", "/api/v1/me/favorites?limit=5", NULL, 1, 200, 0,
-	 "\"favorites\":["},
-	{"POST", "/api/v1/names/score", "{\"name\":\"Anna\"}", 0, 200, 0,
-	 "\"name\":\"Anna\""},
-	{"POST", "/api/v1/names", "{\"countries\":[", 0, 400, 0,
-	 "\"invalid_json\""},
-	{"GET", "/api/v1/nope", NULL, 0, 404, 0, "\"not_found\""},
-	{"GET", "/api/@me", NULL, 2, 200, 0, "\"username\":\"%s\""},
-	{"POST", "/api/name", "{\"countrycode\":\"%s\",\"max_len\":12}", 0,
-	 200, 0, "\""},
-	{"GET", "/readyz", NULL, 0, 200, 0, "\"ready\""},
-	{"DELETE", "/api/v1/me/favorites", "{\"name\":\"Gone\"}", 1, 200, 0,
-	 "\"removed\":false"},
-	{"GET", "/api/v1/me", NULL, 0, 401, 0, "\"unauthenticated\""},
+    {"GET", "/healthz", NULL, 0, 200, 0, "\"ok\""},
+    {"GET", "/api/v1/meta", NULL, 0, 200, 0, "\"countries\":"},
+    {"POST", "/api/v1/names", "{\"countries\":[\"%s\"],\"count\":3}", 0, 200,
+     0, "\"names\":[{"},
+    {"GET", "/api/v1/me", NULL, 1, 200, 0, "\"username\":\"%s\""},
+    {"PUT", "/api/v1/me/favorites", "{\"name\":\"Loadname\"}", 1, 200, 201,
+     "\"favorite\":{"},
+    {"GET", "/api/v1/me/favorites?limit=5", NULL, 1, 200, 0,
+     "\"favorites\":["},
+    {"POST", "/api/v1/names/score", "{\"name\":\"Anna\"}", 0, 200, 0,
+     "\"name\":\"Anna\""},
+    {"POST", "/api/v1/names", "{\"countries\":[", 0, 400, 0,
+     "\"invalid_json\""},
+    {"GET", "/api/v1/nope", NULL, 0, 404, 0, "\"not_found\""},
+    {"GET", "/api/@me", NULL, 2, 200, 0, "\"username\":\"%s\""},
+    {"POST", "/api/name", "{\"countrycode\":\"%s\",\"max_len\":12}", 0, 200, 0,
+     "\""},
+    {"GET", "/readyz", NULL, 0, 200, 0, "\"ready\""},
+    {"DELETE", "/api/v1/me/favorites", "{\"name\":\"Gone\"}", 1, 200, 0,
+     "\"removed\":false"},
+    {"GET", "/api/v1/me", NULL, 0, 401, 0, "\"unauthenticated\""},
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
@@ -68,8 +68,7 @@ static atomic_ulong done, wrong, conn_fail;
 static atomic_int shown;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static double
-now(void)
+static double now(void)
 {
 	struct timespec ts;
 
@@ -77,8 +76,7 @@ now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int
-dial(void)
+static int dial(void)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	struct timeval tv = {30, 0};
@@ -99,9 +97,8 @@ dial(void)
 
 /* exchange sends req and reads one response into buf; returns the
  * status, sets *body and *close_after, or -1 on a transport failure. */
-static int
-exchange(int fd, const char *req, size_t len, char *buf, char **body,
-	 int *close_after)
+static int exchange(int fd, const char *req, size_t len, char *buf,
+		    char **body, int *close_after)
 {
 	size_t have = 0, need = 0;
 	char *end = NULL, *cl;
@@ -122,11 +119,11 @@ exchange(int fd, const char *req, size_t len, char *buf, char **body,
 			if (!end)
 				continue;
 			cl = strcasestr(buf, "\r\nContent-Length:");
-			need = (size_t)(end - buf) + 4 +
-			       (cl && cl < end ? strtoul(cl + 17, NULL, 10)
-					       : 0);
-			*close_after = strcasestr(buf, "\r\nConnection: close") !=
-				       NULL;
+			need =
+			    (size_t)(end - buf) + 4 +
+			    (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
+			*close_after =
+			    strcasestr(buf, "\r\nConnection: close") != NULL;
 		}
 		if (have >= need)
 			break;
@@ -135,8 +132,7 @@ exchange(int fd, const char *req, size_t len, char *buf, char **body,
 	return atoi(buf + 9);
 }
 
-static void
-report(const struct kind *k, int status, const char *body)
+static void report(const struct kind *k, int status, const char *body)
 {
 	if (atomic_fetch_add(&shown, 1) >= WRONG_SHOWN)
 		return;
@@ -146,8 +142,7 @@ report(const struct kind *k, int status, const char *body)
 	pthread_mutex_unlock(&out_lock);
 }
 
-static void *
-client(void *arg)
+static void *client(void *arg)
 {
 	long id = (long)arg;
 	char *buf = malloc(RESP_MAX), req[2048], body[512], needle[256];
@@ -171,15 +166,15 @@ client(void *arg)
 			snprintf(auth, sizeof(auth),
 				 "Authorization: Bearer %s\r\n", token);
 		else if (k->auth == 2)
-			snprintf(auth, sizeof(auth),
-				 "Cookie: session=%s\r\n", token);
+			snprintf(auth, sizeof(auth), "Cookie: session=%s\r\n",
+				 token);
 		n = snprintf(req, sizeof(req),
 			     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s"
 			     "Content-Type: application/json\r\n"
 			     "Content-Length: %zu\r\n\r\n%s",
 			     k->method, k->path, auth, strlen(body), body);
-		status = exchange(fd, req, (size_t)n, buf, &rbody,
-				  &close_after);
+		status =
+		    exchange(fd, req, (size_t)n, buf, &rbody, &close_after);
 		if (status < 0) {
 			atomic_fetch_add(&conn_fail, 1);
 			report(k, -1, NULL);
@@ -205,8 +200,7 @@ client(void *arg)
 	return NULL;
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	pthread_t *th;
 	double t0, secs;
@@ -242,11 +236,11 @@ main(int argc, char **argv)
 	printf("clients=%ld seconds=%.1f requests=%lu wrong=%lu "
 	       "connection_failures=%lu requests_per_s=%.0f\n",
 	       n, now() - t0, atomic_load(&done), atomic_load(&wrong),
-	       atomic_load(&conn_fail), (double)atomic_load(&done) /
-						(now() - t0));
+	       atomic_load(&conn_fail),
+	       (double)atomic_load(&done) / (now() - t0));
 	free(th);
 	return atomic_load(&wrong) || atomic_load(&conn_fail) ||
-			       !atomic_load(&done)
-		       ? 1
-		       : 0;
+		       !atomic_load(&done)
+		   ? 1
+		   : 0;
 }

@@ -28,8 +28,7 @@
 static long delay_ms;
 static const char *mode = "echo";
 
-static void
-pause_first(void)
+static void pause_first(void)
 {
 	struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
 
@@ -37,10 +36,10 @@ pause_first(void)
 		nanosleep(&ts, NULL);
 }
 
-static void
-tw_generate(Namegen__V1__ModelService_Service *svc,
-	    const Namegen__V1__GenerateRequest *req,
-	    Namegen__V1__GenerateReply_Closure closure, void *closure_data)
+static void tw_generate(Namegen__V1__ModelService_Service *svc,
+			const Namegen__V1__GenerateRequest *req,
+			Namegen__V1__GenerateReply_Closure closure,
+			void *closure_data)
 {
 	Namegen__V1__GenerateReply reply = NAMEGEN__V1__GENERATE_REPLY__INIT;
 	Namegen__V1__GeneratedName n[3], *np[3];
@@ -71,7 +70,7 @@ tw_generate(Namegen__V1__ModelService_Service *svc,
 	}
 	for (i = 0; i < 3; i++) {
 		Namegen__V1__GeneratedName init =
-			NAMEGEN__V1__GENERATED_NAME__INIT;
+		    NAMEGEN__V1__GENERATED_NAME__INIT;
 
 		v = rpc_call_metadata(call, keys[i]);
 		n[i] = init;
@@ -84,10 +83,10 @@ tw_generate(Namegen__V1__ModelService_Service *svc,
 	closure(&reply, closure_data);
 }
 
-static void
-tw_score(Namegen__V1__ModelService_Service *svc,
-	 const Namegen__V1__ScoreRequest *req,
-	 Namegen__V1__ScoreReply_Closure closure, void *closure_data)
+static void tw_score(Namegen__V1__ModelService_Service *svc,
+		     const Namegen__V1__ScoreRequest *req,
+		     Namegen__V1__ScoreReply_Closure closure,
+		     void *closure_data)
 {
 	Namegen__V1__ScoreReply reply = NAMEGEN__V1__SCORE_REPLY__INIT;
 
@@ -96,10 +95,9 @@ tw_score(Namegen__V1__ModelService_Service *svc,
 	closure(&reply, closure_data);
 }
 
-static void
-tw_meta(Namegen__V1__ModelService_Service *svc,
-	const Namegen__V1__MetaRequest *req,
-	Namegen__V1__MetaReply_Closure closure, void *closure_data)
+static void tw_meta(Namegen__V1__ModelService_Service *svc,
+		    const Namegen__V1__MetaRequest *req,
+		    Namegen__V1__MetaReply_Closure closure, void *closure_data)
 {
 	Namegen__V1__MetaReply reply = NAMEGEN__V1__META_REPLY__INIT;
 
@@ -111,10 +109,9 @@ tw_meta(Namegen__V1__ModelService_Service *svc,
 }
 
 static Namegen__V1__ModelService_Service tw_service =
-	NAMEGEN__V1__MODEL_SERVICE__INIT(tw_);
+    NAMEGEN__V1__MODEL_SERVICE__INIT(tw_);
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	struct rpc_server_opts o = {0};
 	struct rpc_server *srv = NULL;

@@ -12,8 +12,7 @@
 #include "gateway/gw_json.h"
 #include "gateway/gw_map.h"
 
-static json_t *
-parse(const char *s)
+static json_t *parse(const char *s)
 {
 	struct gw_json_err e;
 	json_t *v = NULL;
@@ -23,8 +22,7 @@ parse(const char *s)
 }
 
 /* dump compacts v with sorted keys for comparison, and frees v. */
-static char *
-dump(json_t *v)
+static char *dump(json_t *v)
 {
 	char *s;
 
@@ -34,12 +32,12 @@ dump(json_t *v)
 	return s;
 }
 
-static void
-test_parse_refuses_bad_bodies(void **state)
+static void test_parse_refuses_bad_bodies(void **state)
 {
-	static const char *bad[] = {"", "{", "[1,2]", "\"x\"", "{} {}",
-				    "{\"a\":1,\"a\":2}", "nul", "{\"a\":1,}",
-				    "{\"a\":\"x\\u0000y\"}"};
+	static const char *bad[] = {
+	    "",	     "{",	   "[1,2]",
+	    "\"x\"", "{} {}",	   "{\"a\":1,\"a\":2}",
+	    "nul",   "{\"a\":1,}", "{\"a\":\"x\\u0000y\"}"};
 	struct gw_json_err e;
 	json_t *v;
 	size_t i;
@@ -58,14 +56,13 @@ test_parse_refuses_bad_bodies(void **state)
 	json_decref(v);
 }
 
-static void
-test_generate_every_option(void **state)
+static void test_generate_every_option(void **state)
 {
-	json_t *in = parse(
-		"{\"countries\":[\"de\",{\"code\":\"IT\",\"weight\":0.25}],"
-		"\"gender\":\"female\",\"prefix\":\"Ma\",\"min_length\":3,"
-		"\"max_length\":9,\"count\":10,\"temperature\":0.8,"
-		"\"top_k\":5,\"unique\":false,\"novel\":true,\"seed\":42}");
+	json_t *in =
+	    parse("{\"countries\":[\"de\",{\"code\":\"IT\",\"weight\":0.25}],"
+		  "\"gender\":\"female\",\"prefix\":\"Ma\",\"min_length\":3,"
+		  "\"max_length\":9,\"count\":10,\"temperature\":0.8,"
+		  "\"top_k\":5,\"unique\":false,\"novel\":true,\"seed\":42}");
 	struct gw_map_generate g;
 	struct gw_json_err e;
 
@@ -100,8 +97,7 @@ test_generate_every_option(void **state)
 }
 
 /* refuse checks that body is refused with code naming field. */
-static void
-refuse(const char *body, const char *code, const char *field)
+static void refuse(const char *body, const char *code, const char *field)
 {
 	struct gw_map_generate g;
 	struct gw_json_err e;
@@ -114,8 +110,7 @@ refuse(const char *body, const char *code, const char *field)
 	json_decref(in);
 }
 
-static void
-test_generate_refusals_name_the_field(void **state)
+static void test_generate_refusals_name_the_field(void **state)
 {
 	(void)state;
 	refuse("{}", "missing_field", "countries");
@@ -156,8 +151,7 @@ test_generate_refusals_name_the_field(void **state)
 	       "invalid_argument", "prefix");
 }
 
-static void
-test_generate_reply_shape(void **state)
+static void test_generate_reply_shape(void **state)
 {
 	Namegen__V1__GeneratedName a = NAMEGEN__V1__GENERATED_NAME__INIT;
 	Namegen__V1__GeneratedName *names[1] = {&a};
@@ -181,8 +175,7 @@ test_generate_reply_shape(void **state)
 	free(s);
 }
 
-static void
-test_score_and_meta(void **state)
+static void test_score_and_meta(void **state)
 {
 	Namegen__V1__ScoreRequest sr;
 	Namegen__V1__CountryScore cs = NAMEGEN__V1__COUNTRY_SCORE__INIT;
@@ -246,12 +239,12 @@ test_score_and_meta(void **state)
 	meta.model_bytes = 4096;
 	s = dump(gw_map_meta_reply(&meta));
 	assert_string_equal(
-		s, "{\"alphabet\":\"ab\",\"countries\":[{\"code\":\"DE\","
-		   "\"name\":\"Germany\",\"training_names\":700}],\"genders\":"
-		   "[\"male\",\"female\"],\"heldout_loss\":2.0,\"max_length\":"
-		   "20,\"model_bytes\":4096,\"model_version\":\"v1\","
-		   "\"parameters\":1000,\"trained_at\":"
-		   "\"2026-12-01T00:00:00Z\"}");
+	    s, "{\"alphabet\":\"ab\",\"countries\":[{\"code\":\"DE\","
+	       "\"name\":\"Germany\",\"training_names\":700}],\"genders\":"
+	       "[\"male\",\"female\"],\"heldout_loss\":2.0,\"max_length\":"
+	       "20,\"model_bytes\":4096,\"model_version\":\"v1\","
+	       "\"parameters\":1000,\"trained_at\":"
+	       "\"2026-12-01T00:00:00Z\"}");
 	free(s);
 	s = dump(gw_map_legacy_meta(&meta));
 	assert_string_equal(s, "{\"countries\":[{\"code\":\"DE\",\"name\":"
@@ -260,8 +253,7 @@ test_score_and_meta(void **state)
 	free(s);
 }
 
-static void
-test_accounts(void **state)
+static void test_accounts(void **state)
 {
 	Namegen__V1__RegisterRequest reg;
 	Namegen__V1__LoginRequest login;
@@ -289,7 +281,8 @@ test_accounts(void **state)
 	json_decref(in);
 
 	/* the original routes ignore extra fields, v1 does not */
-	in = parse("{\"email\":\"a@x.org\",\"password\":\"p\",\"remember\":1}");
+	in =
+	    parse("{\"email\":\"a@x.org\",\"password\":\"p\",\"remember\":1}");
 	assert_int_equal(gw_map_login_req(in, &login, &e), -1);
 	assert_string_equal(e.field, "remember");
 	assert_int_equal(gw_map_legacy_login_req(in, &login, &e), 0);
@@ -327,14 +320,13 @@ test_accounts(void **state)
 	free(s);
 }
 
-static void
-test_favorites(void **state)
+static void test_favorites(void **state)
 {
 	Namegen__V1__ListFavoritesRequest lr;
 	Namegen__V1__Favorite f = NAMEGEN__V1__FAVORITE__INIT;
 	Namegen__V1__Favorite *fp[1] = {&f};
 	Namegen__V1__ListFavoritesReply rep =
-		NAMEGEN__V1__LIST_FAVORITES_REPLY__INIT;
+	    NAMEGEN__V1__LIST_FAVORITES_REPLY__INIT;
 	struct gw_map_favorite k;
 	struct gw_json_err e;
 	json_t *in, *obj;
@@ -405,8 +397,7 @@ test_favorites(void **state)
 	json_decref(in);
 }
 
-static void
-test_legacy_name(void **state)
+static void test_legacy_name(void **state)
 {
 	struct gw_map_generate g;
 	struct gw_json_err e;
@@ -437,18 +428,17 @@ test_legacy_name(void **state)
 	json_decref(in);
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_refuses_bad_bodies),
-		cmocka_unit_test(test_generate_every_option),
-		cmocka_unit_test(test_generate_refusals_name_the_field),
-		cmocka_unit_test(test_generate_reply_shape),
-		cmocka_unit_test(test_score_and_meta),
-		cmocka_unit_test(test_accounts),
-		cmocka_unit_test(test_favorites),
-		cmocka_unit_test(test_legacy_name),
+	    cmocka_unit_test(test_parse_refuses_bad_bodies),
+	    cmocka_unit_test(test_generate_every_option),
+	    cmocka_unit_test(test_generate_refusals_name_the_field),
+	    cmocka_unit_test(test_generate_reply_shape),
+	    cmocka_unit_test(test_score_and_meta),
+	    cmocka_unit_test(test_accounts),
+	    cmocka_unit_test(test_favorites),
+	    cmocka_unit_test(test_legacy_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

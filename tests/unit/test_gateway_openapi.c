@@ -15,8 +15,7 @@
 
 #include "gateway/gw_api.h"
 
-static json_t *
-document(void)
+static json_t *document(void)
 {
 	json_error_t jerr;
 	size_t len;
@@ -30,8 +29,7 @@ document(void)
 	return v;
 }
 
-static void
-lower(char *out, const char *in, size_t n)
+static void lower(char *out, const char *in, size_t n)
 {
 	size_t i;
 
@@ -40,38 +38,35 @@ lower(char *out, const char *in, size_t n)
 	out[i] = '\0';
 }
 
-static void
-test_every_route_is_documented(void **state)
+static void test_every_route_is_documented(void **state)
 {
 	json_t *doc = document(), *paths, *op;
 	char m[16];
 	size_t i;
 
 	(void)state;
-	assert_string_equal(
-		json_string_value(json_object_get(doc, "openapi")), "3.1.0");
+	assert_string_equal(json_string_value(json_object_get(doc, "openapi")),
+			    "3.1.0");
 	paths = json_object_get(doc, "paths");
 	assert_non_null(paths);
 	for (i = 0; i < gw_api_nroutes; i++) {
 		lower(m, gw_api_routes[i].method, sizeof(m));
-		op = json_object_get(json_object_get(paths,
-						     gw_api_routes[i].path),
-				     m);
+		op = json_object_get(
+		    json_object_get(paths, gw_api_routes[i].path), m);
 		if (!op)
 			fail_msg("%s %s is served but not in openapi.json",
 				 gw_api_routes[i].method,
 				 gw_api_routes[i].path);
 		assert_non_null(json_object_get(op, "responses"));
 		/* a route that reads a body documents it, and back */
-		assert_int_equal(
-			json_object_get(op, "requestBody") != NULL,
-			(gw_api_routes[i].flags & GW_ROUTE_BODY) != 0);
+		assert_int_equal(json_object_get(op, "requestBody") != NULL,
+				 (gw_api_routes[i].flags & GW_ROUTE_BODY) !=
+				     0);
 	}
 	json_decref(doc);
 }
 
-static void
-test_every_operation_is_served(void **state)
+static void test_every_operation_is_served(void **state)
 {
 	json_t *doc = document(), *paths, *item, *op;
 	const char *path, *method;
@@ -102,8 +97,7 @@ test_every_operation_is_served(void **state)
 }
 
 /* refs_resolve walks v and checks every "$ref" names a schema. */
-static void
-refs_resolve(json_t *v, json_t *schemas)
+static void refs_resolve(json_t *v, json_t *schemas)
 {
 	const char *key, *ref;
 	json_t *x;
@@ -116,9 +110,8 @@ refs_resolve(json_t *v, json_t *schemas)
 				ref = json_string_value(x);
 				assert_non_null(ref);
 				assert_int_equal(
-					strncmp(ref, "#/components/schemas/",
-						21),
-					0);
+				    strncmp(ref, "#/components/schemas/", 21),
+				    0);
 				if (!json_object_get(schemas, ref + 21))
 					fail_msg("unresolved $ref %s", ref);
 			} else {
@@ -130,8 +123,7 @@ refs_resolve(json_t *v, json_t *schemas)
 	}
 }
 
-static void
-test_refs_resolve(void **state)
+static void test_refs_resolve(void **state)
 {
 	json_t *doc = document();
 
@@ -141,13 +133,12 @@ test_refs_resolve(void **state)
 	json_decref(doc);
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_route_is_documented),
-		cmocka_unit_test(test_every_operation_is_served),
-		cmocka_unit_test(test_refs_resolve),
+	    cmocka_unit_test(test_every_route_is_documented),
+	    cmocka_unit_test(test_every_operation_is_served),
+	    cmocka_unit_test(test_refs_resolve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

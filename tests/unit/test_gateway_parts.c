@@ -22,8 +22,7 @@
 #include "gateway/gw_route.h"
 #include "gateway/gw_static.h"
 
-static void
-test_routes(void **state)
+static void test_routes(void **state)
 {
 	const struct gw_route *r = NULL;
 	char allow[GW_ROUTE_ALLOW_MAX];
@@ -65,24 +64,23 @@ test_routes(void **state)
 	}
 }
 
-static void
-test_error_mapping(void **state)
+static void test_error_mapping(void **state)
 {
 	static const struct {
 		int rpc, http;
 		const char *code;
 	} map[] = {
-		{RPC_INVALID_ARGUMENT, 400, "invalid_argument"},
-		{RPC_UNAUTHENTICATED, 401, "unauthenticated"},
-		{RPC_PERMISSION_DENIED, 403, "permission_denied"},
-		{RPC_NOT_FOUND, 404, "not_found"},
-		{RPC_ALREADY_EXISTS, 409, "already_exists"},
-		{RPC_RESOURCE_EXHAUSTED, 429, "resource_exhausted"},
-		{RPC_UNAVAILABLE, 503, "unavailable"},
-		{RPC_DEADLINE_EXCEEDED, 504, "deadline_exceeded"},
-		{RPC_INTERNAL, 500, "internal"},
-		{RPC_UNKNOWN, 500, "internal"},
-		{RPC_FAILED_PRECONDITION, 400, "failed_precondition"},
+	    {RPC_INVALID_ARGUMENT, 400, "invalid_argument"},
+	    {RPC_UNAUTHENTICATED, 401, "unauthenticated"},
+	    {RPC_PERMISSION_DENIED, 403, "permission_denied"},
+	    {RPC_NOT_FOUND, 404, "not_found"},
+	    {RPC_ALREADY_EXISTS, 409, "already_exists"},
+	    {RPC_RESOURCE_EXHAUSTED, 429, "resource_exhausted"},
+	    {RPC_UNAVAILABLE, 503, "unavailable"},
+	    {RPC_DEADLINE_EXCEEDED, 504, "deadline_exceeded"},
+	    {RPC_INTERNAL, 500, "internal"},
+	    {RPC_UNKNOWN, 500, "internal"},
+	    {RPC_FAILED_PRECONDITION, 400, "failed_precondition"},
 	};
 	json_t *v;
 	char *s;
@@ -95,18 +93,17 @@ test_error_mapping(void **state)
 		assert_string_equal(gw_error_code(map[i].rpc), map[i].code);
 	}
 	/* a worker's words pass for statuses it sets on purpose only */
-	assert_string_equal(gw_error_message(RPC_ALREADY_EXISTS,
-					     "email taken", "auth"),
-			    "email taken");
-	assert_string_equal(gw_error_message(RPC_INTERNAL,
-					     "/srv/db.c:12 SELECT", "auth"),
-			    "internal error");
-	assert_null(strstr(gw_error_message(RPC_UNAVAILABLE, "ipc:///tmp/x",
-					    "model"),
-			   "ipc"));
-	assert_non_null(strstr(gw_error_message(RPC_DEADLINE_EXCEEDED, "",
-						"model"),
-			       "model"));
+	assert_string_equal(
+	    gw_error_message(RPC_ALREADY_EXISTS, "email taken", "auth"),
+	    "email taken");
+	assert_string_equal(
+	    gw_error_message(RPC_INTERNAL, "/srv/db.c:12 SELECT", "auth"),
+	    "internal error");
+	assert_null(
+	    strstr(gw_error_message(RPC_UNAVAILABLE, "ipc:///tmp/x", "model"),
+		   "ipc"));
+	assert_non_null(strstr(
+	    gw_error_message(RPC_DEADLINE_EXCEEDED, "", "model"), "model"));
 
 	v = gw_error_json("unknown_field", "bad", "x");
 	s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
@@ -121,15 +118,14 @@ test_error_mapping(void **state)
 	free(s);
 }
 
-static void
-test_cookies_and_bearer(void **state)
+static void test_cookies_and_bearer(void **state)
 {
 	struct gw_cookie_opts o = {true, false};
 	char tok[GW_COOKIE_TOKEN_MAX + 1], buf[GW_COOKIE_HEADER_MAX];
 
 	(void)state;
-	assert_true(gw_cookie_find("a=1; session=abc-DEF_123; b=2", tok,
-				   sizeof(tok)));
+	assert_true(
+	    gw_cookie_find("a=1; session=abc-DEF_123; b=2", tok, sizeof(tok)));
 	assert_string_equal(tok, "abc-DEF_123");
 	assert_true(gw_cookie_find("session=\"q1\"", tok, sizeof(tok)));
 	assert_string_equal(tok, "q1");
@@ -160,8 +156,7 @@ test_cookies_and_bearer(void **state)
 				 "SameSite=None");
 }
 
-static void
-test_cors(void **state)
+static void test_cors(void **state)
 {
 	struct gw_cors c;
 	char err[256];
@@ -182,30 +177,30 @@ test_cors(void **state)
 	assert_false(gw_cors_allowed(&c, "https://a.example.evil"));
 	assert_false(gw_cors_allowed(&c, "null"));
 	assert_false(gw_cors_allowed(&c, NULL));
-	assert_int_equal(gw_cors_parse(&c, "https://a.example/path", err,
-				       sizeof(err)),
-			 -1);
+	assert_int_equal(
+	    gw_cors_parse(&c, "https://a.example/path", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "CORS_ORIGINS"));
 	assert_int_equal(gw_cors_parse(&c, "ftp://x", err, sizeof(err)), -1);
 	assert_int_equal(gw_cors_parse(&c, "*", err, sizeof(err)), -1);
 
-	assert_true(gw_cors_same_origin("http://localhost:5000",
-					"localhost:5000"));
-	assert_false(gw_cors_same_origin("http://evil:5000",
-					 "localhost:5000"));
+	assert_true(
+	    gw_cors_same_origin("http://localhost:5000", "localhost:5000"));
+	assert_false(
+	    gw_cors_same_origin("http://evil:5000", "localhost:5000"));
 	assert_false(gw_cors_same_origin("null", "localhost"));
 	assert_true(gw_cors_state_changing("POST"));
 	assert_true(gw_cors_state_changing("DELETE"));
 	assert_false(gw_cors_state_changing("GET"));
 }
 
-static void
-test_static_paths(void **state)
+static void test_static_paths(void **state)
 {
-	static const char *refused[] = {
-		"/../etc/passwd", "/a/../../x", "/./a", "/a//b", "/.env",
-		"/a/.git/config", "/a\\..\\b", "/a%00b", "/%2e%2e/x", "a",
-		"/a\tb", ""};
+	static const char *refused[] = {"/../etc/passwd", "/a/../../x",
+					"/./a",		  "/a//b",
+					"/.env",	  "/a/.git/config",
+					"/a\\..\\b",	  "/a%00b",
+					"/%2e%2e/x",	  "a",
+					"/a\tb",	  ""};
 	char out[GW_STATIC_PATH_MAX + 16];
 	size_t i;
 
@@ -230,8 +225,7 @@ test_static_paths(void **state)
 			    "application/octet-stream");
 }
 
-static void
-test_static_lookup_stays_inside(void **state)
+static void test_static_lookup_stays_inside(void **state)
 {
 	char dir[] = "/tmp/gw-static-XXXXXX", path[512], err[256];
 	struct gw_static s;
@@ -269,9 +263,8 @@ test_static_lookup_stays_inside(void **state)
 	gw_static_close(&s);
 
 	/* a folder that is not there serves nothing */
-	assert_int_equal(gw_static_open(&s, "/nonexistent/web", err,
-					sizeof(err)),
-			 0);
+	assert_int_equal(
+	    gw_static_open(&s, "/nonexistent/web", err, sizeof(err)), 0);
 	assert_int_equal(gw_static_lookup(&s, "/", &f), -1);
 	gw_static_close(&s);
 
@@ -279,8 +272,7 @@ test_static_lookup_stays_inside(void **state)
 	assert_int_equal(system(path), 0);
 }
 
-static void
-test_metrics_text(void **state)
+static void test_metrics_text(void **state)
 {
 	struct gw_metrics *m = calloc(1, sizeof(*m));
 	size_t len;
@@ -305,11 +297,14 @@ test_metrics_text(void **state)
 	assert_non_null(strstr(text, "namegen_http_requests_total{route="
 				     "\"meta\",status=\"200\"} 2\n"));
 	assert_non_null(strstr(text, "{route=\"names\",status=\"429\"} 1\n"));
-	assert_non_null(strstr(text, "{route=\"names\",status=\"other\"} 1\n"));
-	assert_non_null(strstr(text, "namegen_http_request_duration_seconds_"
-				     "bucket{route=\"meta\",le=\"0.005\"} 1\n"));
-	assert_non_null(strstr(text, "namegen_http_request_duration_seconds_"
-				     "bucket{route=\"meta\",le=\"+Inf\"} 2\n"));
+	assert_non_null(
+	    strstr(text, "{route=\"names\",status=\"other\"} 1\n"));
+	assert_non_null(strstr(text,
+			       "namegen_http_request_duration_seconds_"
+			       "bucket{route=\"meta\",le=\"0.005\"} 1\n"));
+	assert_non_null(strstr(text,
+			       "namegen_http_request_duration_seconds_"
+			       "bucket{route=\"meta\",le=\"+Inf\"} 2\n"));
 	assert_non_null(strstr(text, "namegen_rpc_calls_total{method="
 				     "\"ModelService/Meta\",status="
 				     "\"UNAVAILABLE\"} 1\n"));
@@ -320,17 +315,16 @@ test_metrics_text(void **state)
 	free(m);
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_routes),
-		cmocka_unit_test(test_error_mapping),
-		cmocka_unit_test(test_cookies_and_bearer),
-		cmocka_unit_test(test_cors),
-		cmocka_unit_test(test_static_paths),
-		cmocka_unit_test(test_static_lookup_stays_inside),
-		cmocka_unit_test(test_metrics_text),
+	    cmocka_unit_test(test_routes),
+	    cmocka_unit_test(test_error_mapping),
+	    cmocka_unit_test(test_cookies_and_bearer),
+	    cmocka_unit_test(test_cors),
+	    cmocka_unit_test(test_static_paths),
+	    cmocka_unit_test(test_static_lookup_stays_inside),
+	    cmocka_unit_test(test_metrics_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
