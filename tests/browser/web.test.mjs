@@ -9,6 +9,10 @@
 //   DOC_SCREENSHOT   optional: also write the README's screenshot here
 //   CHROMIUM         optional: the browser (default /usr/bin/chromium)
 //   WAIT_MS          optional: longest wait for one state (default 30000)
+//   WEB_TEST_PHASE   "main" (default): the whole scenario against the
+//                    real workers; "slow-model": the model worker is
+//                    tests/gateway_test_worker.c, slower than the
+//                    gateway's deadline, and the page must say 504 clearly
 //
 // Prints TAP. The page must not log a console error (except the failed
 // responses a step provokes on purpose) nor ask any host but the gateway.
@@ -25,6 +29,7 @@ const DOC_SHOT = process.env.DOC_SCREENSHOT || '';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const WAIT_MS = Number(process.env.WAIT_MS || 30000);
 const MODEL_PID = Number(process.env.MODEL_PID || 0);
+const PHASE = process.env.WEB_TEST_PHASE || 'main';
 const TOTAL_MS = 150000; // the whole test, whatever happens
 
 if (!BASE) {
@@ -95,7 +100,8 @@ function expectFailure(status, path) {
 let shotNo = 0;
 async function shot(page, name) {
 	shotNo += 1;
-	const file = join(SHOTS, `${String(shotNo).padStart(2, '0')}-${name}.png`);
+	const no = PHASE === 'main' ? String(shotNo).padStart(2, '0') : PHASE;
+	const file = join(SHOTS, `${no}-${name}.png`);
 	await page.screenshot({ path: file, fullPage: true });
 	return file;
 }
@@ -574,6 +580,46 @@ async function scenario(browser) {
 	await context.close();
 }
 
+// slowModel: every model call outlives the gateway's deadline. The
+// list of countries cannot load; the page says the service took too long
+// and offers to try again, which fails the same way.
+async function slowModel(browser) {
+	const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+	await context.route('**/*', (route) => {
+		const url = route.request().url();
+		if (url.startsWith(`${ORIGIN}/`) || url.startsWith('data:'))
+			return route.continue();
+		foreign.push(url);
+		return route.abort();
+	});
+	const page = await context.newPage();
+	page.on('console', onConsole);
+	page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
+
+	const errorText = () => page.evaluate(() => {
+		const e = document.querySelector('#country-list .form-error');
+		return e ? e.textContent : '';
+	});
+	expectFailure(504, '/api/v1/meta');
+	await page.goto(`${BASE}/`, { waitUntil: 'domcontentloaded' });
+	await page.waitForSelector('#country-list .form-error', { timeout: WAIT_MS });
+	const first = await errorText();
+	check(/took too long to answer/.test(first),
+		'504 (the model is too slow) gives a clear message where the countries go', first);
+	expectFailure(504, '/api/v1/meta');
+	const [res] = await Promise.all([
+		page.waitForResponse((r) => r.url() === `${ORIGIN}/api/v1/meta`, { timeout: WAIT_MS }),
+		page.click('#country-list button'),
+	]);
+	await page.waitForSelector('#country-list .form-error', { timeout: WAIT_MS });
+	const again = await errorText();
+	check(res.status() === 504 && /took too long/.test(again),
+		'"Try again" asks again and shows the same clear message', `${res.status()}: ${again}`);
+	await shot(page, 'model-too-slow');
+	allowed = [];
+	await context.close();
+}
+
 // ------------------------------------------------------------------ main
 async function main() {
 	const started = Date.now();
@@ -595,7 +641,10 @@ async function main() {
 				'--disable-component-update', '--disable-sync'],
 		});
 		ok(`chromium ${browser.version()} starts headless`);
-		await scenario(browser);
+		if (PHASE === 'slow-model')
+			await slowModel(browser);
+		else
+			await scenario(browser);
 	} catch (e) {
 		notOk('the scenario runs to its end', e && e.stack ? e.stack : String(e));
 	} finally {
