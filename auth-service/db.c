@@ -1,6 +1,8 @@
 /* db.c - PostgreSQL connection pool with deadlines and reconnection. */
 #include "auth-service/db.h"
 
+#include <libpq-events.h>
+
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -231,18 +233,17 @@ fail:
 	return NULL;
 }
 
-/* db_stale tells whether an idle connection was closed by the server:
- * an idle connection has nothing to read unless the server said goodbye
- * (or sent a notice, which PQconsumeInput takes in harmlessly). */
+/* db_stale tells whether an idle connection should be replaced: an idle
+ * connection has nothing to read unless the server is saying goodbye (a
+ * restart, pg_terminate_backend) or, rarely, sends a notice; either way
+ * a new connection is the safe choice. */
 static bool db_stale(PGconn *conn)
 {
 	struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
 
 	if (PQstatus(conn) != CONNECTION_OK || p.fd < 0)
 		return true;
-	if (poll(&p, 1, 0) == 0)
-		return false;
-	return !PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK;
+	return poll(&p, 1, 0) != 0;
 }
 
 PGconn *auth_db_acquire(struct auth_db *db, int timeout_ms, char *err,
@@ -331,6 +332,76 @@ void auth_db_release(struct auth_db *db, PGconn *conn)
 	PQfinish(conn);
 }
 
+/* ------------------------------------------------- prepared statements */
+
+/* Each connection prepares a statement the first time it runs it and
+ * keeps it for its life, so parsing and planning happen once per
+ * connection, not once per call. The table hangs off the PGconn as libpq
+ * instance data and goes with the connection. */
+#define DB_PREPARED_MAX 32
+
+struct db_prepared {
+	int n;
+	char *sql[DB_PREPARED_MAX]; /* copies, so any buffer may be used */
+};
+
+static int db_event(PGEventId id, void *info, void *pass)
+{
+	(void)pass;
+	if (id == PGEVT_CONNDESTROY) {
+		const PGEventConnDestroy *e = info;
+		struct db_prepared *p = PQinstanceData(e->conn, db_event);
+		int i;
+
+		for (i = 0; p && i < p->n; i++)
+			free(p->sql[i]);
+		free(p);
+	}
+	return 1;
+}
+
+/* db_statement returns the name of sql's prepared statement on conn,
+ * preparing it first when needed; NULL (use an unnamed statement) when
+ * the table is full or out of memory; "" with *failed set when the
+ * server refused to prepare it (*failed holds the result to report). */
+static const char *db_statement(PGconn *conn, const char *sql, int nparams,
+				char name[16], PGresult **failed)
+{
+	struct db_prepared *p = PQinstanceData(conn, db_event);
+	PGresult *res;
+	int i;
+
+	*failed = NULL;
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p ||
+		    !PQregisterEventProc(conn, db_event, "auth-db", NULL) ||
+		    !PQsetInstanceData(conn, db_event, p)) {
+			free(p);
+			return NULL;
+		}
+	}
+	for (i = 0; i < p->n; i++)
+		if (strcmp(p->sql[i], sql) == 0)
+			goto named;
+	if (p->n == DB_PREPARED_MAX)
+		return NULL;
+	snprintf(name, 16, "ng%d", i);
+	res = PQprepare(conn, name, sql, nparams, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*failed = res;
+		return "";
+	}
+	PQclear(res);
+	p->sql[i] = strdup(sql);
+	if (!p->sql[i])
+		return NULL; /* prepared, but forgotten: harmless */
+	p->n++;
+named:
+	snprintf(name, 16, "ng%d", i);
+	return name;
+}
+
 /* db_classify maps a failed result to an auth_db_rc. */
 static int db_classify(PGconn *conn, const PGresult *res)
 {
@@ -358,11 +429,18 @@ int auth_db_exec(PGconn *conn, const char *sql, int nparams,
 {
 	PGresult *r;
 	ExecStatusType st;
+	const char *stmt;
+	char name[16];
 	int rc;
 
 	if (res)
 		*res = NULL;
-	r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	stmt = nparams > 0 ? db_statement(conn, sql, nparams, name, &r) : NULL;
+	if (stmt && *stmt)
+		r = PQexecPrepared(conn, stmt, nparams, params, NULL, NULL, 0);
+	else if (!stmt)
+		r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL,
+				 0);
 	st = PQresultStatus(r);
 	if (r && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)) {
 		if (res)

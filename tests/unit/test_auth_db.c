@@ -250,6 +250,65 @@ static void test_statement_timeout(void **state)
 	auth_db_release(D, c);
 }
 
+static long long count_prepared(PGconn *c)
+{
+	PGresult *r = PQexec(c, "SELECT count(*) FROM pg_prepared_statements");
+	long long n = atoll(PQgetvalue(r, 0, 0));
+
+	PQclear(r);
+	return n;
+}
+
+/* Parameterised statements are prepared once per connection and reused;
+ * a connection the server killed is replaced, and prepares again. */
+static void test_statements_are_prepared_once(void **state)
+{
+	const char *params[1] = {"41"};
+	char err[256], pid[32];
+	PGresult *res = NULL;
+	PGconn *c, *d;
+
+	(void)state;
+	NEED_DB();
+	c = auth_db_acquire(D, 2000, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(count_prepared(c), 0);
+	assert_int_equal(auth_db_exec(c, "SELECT $1::int + 1", 1, params, &res,
+				      err, sizeof(err)),
+			 AUTH_DB_OK);
+	assert_string_equal(PQgetvalue(res, 0, 0), "42");
+	PQclear(res);
+	assert_int_equal(auth_db_exec(c, "SELECT $1::int + 1", 1, params, NULL,
+				      err, sizeof(err)),
+			 AUTH_DB_OK);
+	assert_int_equal(count_prepared(c), 1);
+	/* a bad statement is an error, not a prepared statement */
+	assert_int_equal(auth_db_exec(c, "SELECT $1::int FROM nowhere", 1,
+				      params, NULL, err, sizeof(err)),
+			 AUTH_DB_ERROR);
+	assert_non_null(strstr(err, "42P01"));
+	assert_int_equal(count_prepared(c), 1);
+
+	/* kill it from another connection while it sits in the pool */
+	snprintf(pid, sizeof(pid), "%d", PQbackendPID(c));
+	auth_db_release(D, c);
+	{
+		PGconn *admin = PQconnectdb(db_url);
+		const char *p1[1] = {pid};
+
+		PQclear(PQexecParams(admin, "SELECT pg_terminate_backend($1)",
+				     1, NULL, p1, NULL, NULL, 0));
+		PQfinish(admin);
+	}
+	usleep(200000);
+	d = auth_db_acquire(D, 2000, err, sizeof(err));
+	assert_non_null(d);
+	assert_int_equal(auth_db_exec(d, "SELECT $1::int + 1", 1, params, NULL,
+				      err, sizeof(err)),
+			 AUTH_DB_OK);
+	auth_db_release(D, d);
+}
+
 static void test_users(void **state)
 {
 	struct auth_user u, f;
@@ -393,6 +452,7 @@ int main(void)
 	    cmocka_unit_test(test_migrations_concurrently_and_twice),
 	    cmocka_unit_test(test_pool_is_bounded),
 	    cmocka_unit_test(test_statement_timeout),
+	    cmocka_unit_test(test_statements_are_prepared_once),
 	    cmocka_unit_test(test_users),
 	    cmocka_unit_test(test_favorites_pages_and_scope),
 	};
