@@ -17,6 +17,8 @@ export MODEL_RPC_URL="ipc://$GW_DIR/model.ipc"
 export AUTH_RPC_URL="ipc://$GW_DIR/auth.ipc"
 # cheap password hashing: these tests are about HTTP, not Argon2
 export PASSWORD_OPSLIMIT=1 PASSWORD_MEMLIMIT_KIB=8
+# every client here is 127.0.0.1, sharing one Redis with the other tests
+export LOGIN_FAILS_PER_ADDR=100000 REGISTER_PER_ADDR=100000
 
 gw_cleanup() {
 	local p

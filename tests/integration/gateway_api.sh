@@ -10,7 +10,6 @@ cd "$(dirname "$0")/../.."
 . tests/gateway_lib.sh
 
 ORIGIN=https://app.example
-export LOGIN_FAILS_PER_ADDR=100000
 
 mkdir -p "$GW_DIR/web/js"
 printf '<!doctype html><title>namegen</title>\n' >"$GW_DIR/web/index.html"
