@@ -416,7 +416,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	// SOURCE_DATE_EPOCH pins the date, for a reproducible file.
+	// SOURCE_DATE_EPOCH asks for a reproducible file: it pins the date,
+	// and the training time (which varies) is left out (logged only).
 	sde = getenv("SOURCE_DATE_EPOCH");
 	meta.trained_at = sde ? strtoll(sde, NULL, 10) : (int64_t)time(NULL);
 	meta.heldout_loss = (float)res.heldout_loss;
@@ -425,7 +426,7 @@ int main(int argc, char **argv)
 	meta.best_epoch = (uint32_t)res.best_epoch;
 	meta.train_names = (uint32_t)n_train;
 	meta.heldout_names = (uint32_t)n_held;
-	meta.train_seconds = (float)res.seconds;
+	meta.train_seconds = sde ? 0.0f : (float)res.seconds;
 	meta.seed = o.init_seed;
 	meta.data_checksum = ds.checksum;
 	if (model_build(&m, &params, alpha, countries, o.dims.countries, &meta,
