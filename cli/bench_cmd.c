@@ -48,7 +48,7 @@ struct bench {
 	enum bench_method method;
 	int clients;
 	double seconds, warmup;
-	uint32_t count;
+	uint32_t count, min_len, max_len;
 	bool check, json;
 	long timeout_ms;
 	Namegen__V1__CountryWeight cw[BENCH_MAX_COUNTRIES];
@@ -66,6 +66,7 @@ struct bench {
 	size_t nlat;
 	uint64_t calls, names, chars, incomplete, check_failures;
 	uint64_t errors[BENCH_ERROR_STATUSES];
+	bool local_failure;        /* a call failed on the client's side */
 	char first_failure[256];
 	struct client *cl;
 };
@@ -81,6 +82,7 @@ static void bench_usage(FILE *f)
 		"  --method M         generate, score or meta (generate)\n"
 		"  -n, --count N      names per Generate (10)\n"
 		"  --country CODE[:W] countries of each Generate (DE)\n"
+		"  --min N, --max N   name lengths of each Generate\n"
 		"  --check            vary every request and check every "
 		"reply against it\n"
 		"  --timeout MS       deadline of each call (10000)\n"
@@ -152,6 +154,7 @@ static void done(void *arg, struct rpc_reply *reply)
 	bool again;
 
 	pthread_mutex_lock(&b->mu);
+	b->local_failure |= cli_failed_locally(reply->status);
 	if (c->counted) {
 		b->calls++;
 		if (b->nlat < BENCH_MAX_SAMPLES)
@@ -201,6 +204,8 @@ static void issue(struct client *c)
 		g.countries = b->cwp;
 		g.n_countries = b->ncountries;
 		g.count = b->count;
+		g.min_length = b->min_len;
+		g.max_length = b->max_len;
 		c->prefix[0] = '\0';
 		c->count = b->count;
 		c->min_len = 1;
@@ -236,6 +241,7 @@ static void issue(struct client *c)
 	if (rv != RPC_OK) {
 		pthread_mutex_lock(&b->mu);
 		b->errors[rv < BENCH_ERROR_STATUSES ? rv : RPC_UNKNOWN]++;
+		b->local_failure = true;
 		b->inflight--;
 		pthread_cond_broadcast(&b->cv);
 		pthread_mutex_unlock(&b->mu);
@@ -357,7 +363,8 @@ static int parse_bench(struct bench *b, const char **url, int argc,
 		{"method", 1, 0, 'm'},	 {"count", 1, 0, 'n'},
 		{"country", 1, 0, 'C'},	 {"check", 0, 0, 'k'},
 		{"timeout", 1, 0, 't'},	 {"json", 0, 0, 'j'},
-		{"help", 0, 0, 'h'},	 {0, 0, 0, 0},
+		{"help", 0, 0, 'h'},	 {"min", 1, 0, 'a'},
+		{"max", 1, 0, 'b'},	 {0, 0, 0, 0},
 	};
 	double d;
 	long v;
@@ -425,6 +432,13 @@ static int parse_bench(struct bench *b, const char **url, int argc,
 			b->cwp[b->ncountries++] = cw;
 			break;
 		}
+		case 'a':
+		case 'b':
+			if (!cli_parse_long(c == 'a' ? "--min" : "--max",
+					    optarg, 0, 1000, &v))
+				return CLI_EXIT_USAGE;
+			*(c == 'a' ? &b->min_len : &b->max_len) = (uint32_t)v;
+			break;
 		case 'k':
 			b->check = true;
 			break;
@@ -450,6 +464,11 @@ static int parse_bench(struct bench *b, const char **url, int argc,
 		fprintf(stderr, "namegen-cli: bench takes no argument "
 				"\"%s\"\n",
 			argv[optind]);
+		return CLI_EXIT_USAGE;
+	}
+	if (b->check && (b->min_len || b->max_len)) {
+		fprintf(stderr, "namegen-cli: --check picks its own lengths; "
+				"leave out --min and --max\n");
 		return CLI_EXIT_USAGE;
 	}
 	if (b->check && b->method != BM_GENERATE) {
@@ -522,7 +541,7 @@ int cli_bench(int argc, char **argv)
 	seconds = since_s(&b->t0) - b->warmup;
 	rc = report(b, seconds > 0 ? seconds : 1e-9);
 out_sync:
-	rpc_client_close(b->cli);
+	cli_close_client(b->cli, b->local_failure);
 	pthread_mutex_destroy(&b->mu);
 	pthread_cond_destroy(&b->cv);
 out:

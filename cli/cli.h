@@ -31,6 +31,15 @@ int cli_bench(int argc, char **argv);
 int cli_open_client(struct rpc_client **out, const char *url,
 		    const char *url_env, int timeout_ms);
 
+/* cli_close_client closes cli, unless a call on it ended on the client's
+ * side (deadline, lost connection, cancelled): then it is left for the
+ * process exit to reclaim (see main.c). Accepts NULL. */
+void cli_close_client(struct rpc_client *cli, bool calls_failed);
+
+/* cli_failed_locally tells whether status may have been decided by the
+ * client rather than the worker (timeouts, lost connections). */
+bool cli_failed_locally(int status);
+
 /* cli_parse_long reads a decimal integer in [min, max] given for option
  * name; on failure prints a line to stderr and returns false. */
 bool cli_parse_long(const char *name, const char *s, long min, long max,

@@ -65,7 +65,7 @@ static int call(const struct model_opts *o, const char *method,
 		return rc;
 	rpc_client_call_sync(cli, &namegen__v1__model_service__descriptor,
 			     method, req, NULL, 0, (int)o->timeout_ms, out);
-	rpc_client_close(cli);
+	cli_close_client(cli, cli_failed_locally(out->status));
 	if (out->status != RPC_OK) {
 		fprintf(stderr, "namegen-cli: %s: %s\n",
 			rpc_status_name(out->status), out->message);

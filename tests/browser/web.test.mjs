@@ -40,7 +40,11 @@ if (!BASE) {
 const ORIGIN = new URL(BASE).origin;
 const PREFIX = 'Ma';
 const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
-const USER = { username: `ada_${run.slice(-5)}`, email: `web-${run}@example.org`, password: 'a good long password' };
+const USER = {
+	username: `ada_${run.slice(-5)}`,
+	email: `web-${run}@example.org`,
+	password: 'a good long password',
+};
 const NEW_PASSWORD = 'an even better password';
 
 // ---------------------------------------------------------------- TAP
@@ -54,14 +58,14 @@ function notOk(what, why) {
 	n += 1;
 	failed += 1;
 	console.log(`not ok ${n} - ${what}`);
-	for (const line of String(why || '').split('\n').slice(0, 12))
+	for (const line of String(why || '')
+		.split('\n')
+		.slice(0, 12))
 		console.log(`# ${line}`);
 }
 function check(cond, what, why) {
-	if (cond)
-		ok(what);
-	else
-		notOk(what, why);
+	if (cond) ok(what);
+	else notOk(what, why);
 	return cond;
 }
 
@@ -71,8 +75,7 @@ const foreign = [];
 let allowed = []; // [{status, path}] failed responses a step provokes
 
 function onConsole(msg) {
-	if (msg.type() !== 'error')
-		return;
+	if (msg.type() !== 'error') return;
 	const text = msg.text();
 	const loc = msg.location() || {};
 	let path = '';
@@ -81,8 +84,9 @@ function onConsole(msg) {
 	} catch {
 		path = '';
 	}
-	const i = allowed.findIndex((a) =>
-		text.includes(`status of ${a.status}`) && path === a.path);
+	const i = allowed.findIndex(
+		(a) => text.includes(`status of ${a.status}`) && path === a.path,
+	);
 	if (i >= 0) {
 		allowed.splice(i, 1);
 		return;
@@ -122,11 +126,16 @@ async function favoriteNames(page) {
 }
 
 async function waitFavorites(page, want) {
-	await page.waitForFunction((w) => {
-		const got = [...document.querySelectorAll('#favorites .fav-name')]
-			.map((e) => e.textContent);
-		return JSON.stringify(got) === JSON.stringify(w);
-	}, want, { timeout: WAIT_MS });
+	await page.waitForFunction(
+		(w) => {
+			const got = [
+				...document.querySelectorAll('#favorites .fav-name'),
+			].map((e) => e.textContent);
+			return JSON.stringify(got) === JSON.stringify(w);
+		},
+		want,
+		{ timeout: WAIT_MS },
+	);
 }
 
 async function loaded(page) {
@@ -134,15 +143,27 @@ async function loaded(page) {
 }
 
 async function loggedIn(page, username) {
-	await page.waitForFunction((u) => {
-		const w = document.getElementById('account-in');
-		return !w.hidden && document.getElementById('whoami-name').textContent === u;
-	}, username, { timeout: WAIT_MS });
+	await page.waitForFunction(
+		(u) => {
+			const w = document.getElementById('account-in');
+			return (
+				!w.hidden &&
+				document.getElementById('whoami-name').textContent === u
+			);
+		},
+		username,
+		{ timeout: WAIT_MS },
+	);
 }
 
 async function loggedOut(page) {
-	await page.waitForFunction(() => document.getElementById('account-in').hidden &&
-		!document.getElementById('account-out').hidden, null, { timeout: WAIT_MS });
+	await page.waitForFunction(
+		() =>
+			document.getElementById('account-in').hidden &&
+			!document.getElementById('account-out').hidden,
+		null,
+		{ timeout: WAIT_MS },
+	);
 }
 
 // account opens the logged-in user's menu and picks one action.
@@ -156,13 +177,17 @@ async function submitDialog(page, id) {
 }
 
 async function dialogClosed(page, id) {
-	await page.waitForFunction((d) => !document.getElementById(d).open, id,
-		{ timeout: WAIT_MS });
+	await page.waitForFunction((d) => !document.getElementById(d).open, id, {
+		timeout: WAIT_MS,
+	});
 }
 
 async function fieldErrorText(page, inputId) {
-	await page.waitForFunction((i) => document.getElementById(`${i}-error`).textContent.trim() !== '',
-		inputId, { timeout: WAIT_MS });
+	await page.waitForFunction(
+		(i) => document.getElementById(`${i}-error`).textContent.trim() !== '',
+		inputId,
+		{ timeout: WAIT_MS },
+	);
 	return page.locator(`#${inputId}-error`).textContent();
 }
 
@@ -173,13 +198,14 @@ async function focusVisible(page) {
 		let e = document.activeElement;
 		if (!e || e === document.body)
 			return { ok: false, what: 'nothing focused' };
-		if (e.type === 'radio' && e.labels && e.labels[0])
-			e = e.labels[0];
+		if (e.type === 'radio' && e.labels && e.labels[0]) e = e.labels[0];
 		const s = getComputedStyle(e);
 		const width = parseFloat(s.outlineWidth) || 0;
 		return {
 			ok: s.outlineStyle !== 'none' && width >= 2,
-			what: `${e.tagName.toLowerCase()}#${e.id || ''}.${e.className || ''} outline ${s.outlineStyle} ${s.outlineWidth}`,
+			what:
+				`${e.tagName.toLowerCase()}#${e.id || ''}.${e.className || ''} ` +
+				`outline ${s.outlineStyle} ${s.outlineWidth}`,
 		};
 	});
 }
@@ -189,11 +215,17 @@ async function focusVisible(page) {
 async function unlabelled(page) {
 	return page.evaluate(() => {
 		const bad = [];
-		const visible = (e) => e.offsetParent !== null || e.getClientRects().length > 0;
-		for (const e of document.querySelectorAll('input, select, textarea, button')) {
-			if (e.type === 'hidden' || e.hidden)
-				continue;
-			const label = (e.labels && [...e.labels].some((l) => l.textContent.trim())) ||
+		const visible = (e) =>
+			e.offsetParent !== null || e.getClientRects().length > 0;
+		for (const e of document.querySelectorAll(
+			'input, select, textarea, button',
+		)) {
+			if (e.type === 'hidden' || e.hidden) continue;
+			const label =
+				(e.labels &&
+					[...e.labels].some((l) =>
+						l.textContent.trim(),
+					)) ||
 				(e.getAttribute('aria-label') || '').trim() ||
 				(e.getAttribute('aria-labelledby') || '').trim() ||
 				(e.tagName === 'BUTTON' && e.textContent.trim());
@@ -228,12 +260,20 @@ async function scenario(browser) {
 	await page.goto(`${BASE}/`, { waitUntil: 'domcontentloaded' });
 	await loaded(page);
 	const countryCount = await page.locator('#country-list .country').count();
-	const itRow = await page.locator('#country-list .country[data-code="IT"]').textContent();
-	check(countryCount >= 2 && /Italy/.test(itRow) && /\d/.test(itRow),
+	const itRow = await page
+		.locator('#country-list .country[data-code="IT"]')
+		.textContent();
+	check(
+		countryCount >= 2 && /Italy/.test(itRow) && /\d/.test(itRow),
 		'the country list shows every country with its code and training-name count',
-		`${countryCount} countries; IT row: ${itRow}`);
-	check(await page.locator('#account-in').isHidden() && await page.locator('#btn-login').isVisible(),
-		'a new visitor is not logged in', '');
+		`${countryCount} countries; IT row: ${itRow}`,
+	);
+	check(
+		(await page.locator('#account-in').isHidden()) &&
+			(await page.locator('#btn-login').isVisible()),
+		'a new visitor is not logged in',
+		'',
+	);
 	await shot(page, 'start');
 	let bad = await unlabelled(page);
 	check(!bad.length, 'every control on the page has a label', bad.join('\n'));
@@ -242,81 +282,156 @@ async function scenario(browser) {
 	await page.keyboard.press('Tab');
 	let f = await focusVisible(page);
 	const skip = await page.evaluate(() => document.activeElement.className);
-	check(skip === 'skip-link' && f.ok, 'Tab reaches the skip link first, with a visible focus ring', `${skip}: ${f.what}`);
+	check(
+		skip === 'skip-link' && f.ok,
+		'Tab reaches the skip link first, with a visible focus ring',
+		`${skip}: ${f.what}`,
+	);
 	await page.keyboard.press('Enter');
 	await page.keyboard.press('Tab');
 	f = await focusVisible(page);
 	const searchFocused = await page.evaluate(() => document.activeElement.id);
-	check(searchFocused === 'country-search' && f.ok,
-		'the skip link leads to the generator; the search box shows focus', `${searchFocused}: ${f.what}`);
+	check(
+		searchFocused === 'country-search' && f.ok,
+		'the skip link leads to the generator; the search box shows focus',
+		`${searchFocused}: ${f.what}`,
+	);
 	await page.focus('#gender-any');
 	await page.keyboard.press('ArrowRight');
 	f = await focusVisible(page);
-	const gender = await page.evaluate(() => document.querySelector('input[name="gender"]:checked').value);
-	check(gender === 'female' && f.ok, 'the gender choice works from the keyboard and shows focus', `${gender}: ${f.what}`);
+	const gender = await page.evaluate(
+		() => document.querySelector('input[name="gender"]:checked').value,
+	);
+	check(
+		gender === 'female' && f.ok,
+		'the gender choice works from the keyboard and shows focus',
+		`${gender}: ${f.what}`,
+	);
 	await page.keyboard.press('ArrowLeft');
 
 	// 3. Generate for two countries with a prefix.
-	if (await page.locator('#btn-clear').isVisible())
-		await page.click('#btn-clear');
+	if (await page.locator('#btn-clear').isVisible()) await page.click('#btn-clear');
 	await page.fill('#country-search', 'ital');
 	const shown = await page.locator('#country-list .country:not([hidden])').count();
-	check(shown >= 1 && shown < countryCount, 'searching narrows the country list', `${shown} of ${countryCount} shown`);
+	check(
+		shown >= 1 && shown < countryCount,
+		'searching narrows the country list',
+		`${shown} of ${countryCount} shown`,
+	);
 	await page.check('#country-list input[value="IT"]');
 	await page.fill('#country-search', 'se');
 	await page.check('#country-list input[value="SE"]');
 	await page.fill('#country-search', '');
 	await page.waitForSelector('#weight-SE', { timeout: WAIT_MS });
 	await page.focus('#weight-IT');
-	for (let i = 0; i < 3; i++)
-		await page.keyboard.press('ArrowRight');
+	for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
 	const shareIT = await page.locator('.share[data-code="IT"]').textContent();
-	check(shareIT === '62%', 'two countries get a weight each; the mix shows their shares', `IT share ${shareIT}`);
+	check(
+		shareIT === '62%',
+		'two countries get a weight each; the mix shows their shares',
+		`IT share ${shareIT}`,
+	);
 	await page.fill('#prefix', PREFIX);
 	await page.fill('#count', '8');
 	const [res] = await Promise.all([
-		page.waitForResponse((r) => r.url() === `${ORIGIN}/api/v1/names` &&
-			r.request().method() === 'POST', { timeout: WAIT_MS }),
+		page.waitForResponse(
+			(r) =>
+				r.url() === `${ORIGIN}/api/v1/names` &&
+				r.request().method() === 'POST',
+			{ timeout: WAIT_MS },
+		),
 		page.click('#gen-submit'),
 	]);
 	const generated = res.ok()
-		? { request: res.request().postDataJSON(), reply: await res.json() } : null;
-	await page.waitForFunction(() => document.querySelectorAll('#results .name-row').length > 0 &&
-		!document.getElementById('gen-submit').hasAttribute('aria-busy'), null, { timeout: WAIT_MS });
+		? { request: res.request().postDataJSON(), reply: await res.json() }
+		: null;
+	await page.waitForFunction(
+		() =>
+			document.querySelectorAll('#results .name-row').length > 0 &&
+			!document.getElementById('gen-submit').hasAttribute('aria-busy'),
+		null,
+		{ timeout: WAIT_MS },
+	);
 	const got = await names(page);
-	check(got.length > 0 && got.every((x) => x.startsWith(PREFIX)),
-		`every generated name starts with "${PREFIX}"`, got.join(', '));
+	check(
+		got.length > 0 && got.every((x) => x.startsWith(PREFIX)),
+		`every generated name starts with "${PREFIX}"`,
+		got.join(', '),
+	);
 	const req = generated && generated.request;
-	const codes = req ? req.countries.map((c) => `${c.code}:${c.weight}`).join(',') : 'none';
-	check(req && codes === 'IT:8,SE:5' && req.prefix === PREFIX && req.count === 8,
+	const codes = req
+		? req.countries.map((c) => `${c.code}:${c.weight}`).join(',')
+		: 'none';
+	check(
+		req && codes === 'IT:8,SE:5' && req.prefix === PREFIX && req.count === 8,
 		'the request carries both countries with their weights, the prefix and the count',
-		JSON.stringify(req));
+		JSON.stringify(req),
+	);
 	const replyNames = generated ? generated.reply.names.map((x) => x.name) : [];
-	check(JSON.stringify(replyNames) === JSON.stringify(got),
-		'the page shows exactly the names the API returned, in order', `${replyNames} vs ${got}`);
+	check(
+		JSON.stringify(replyNames) === JSON.stringify(got),
+		'the page shows exactly the names the API returned, in order',
+		`${replyNames} vs ${got}`,
+	);
 	const badges = await page.locator('#results .badge').allTextContents();
 	const odds = await page.locator('#results .odds-text').allTextContents();
-	const knownOk = generated && generated.reply.names.every((x, i) =>
-		badges[i] === (x.in_training_data ? 'known' : 'new'));
-	check(knownOk && odds.length === got.length && odds.every((o) => /^1 in [\d,]+$|almost certain|trillion/.test(o)),
-		'each name shows how likely it is and whether it is known', `${badges} / ${odds}`);
+	const knownOk =
+		generated &&
+		generated.reply.names.every(
+			(x, i) => badges[i] === (x.in_training_data ? 'known' : 'new'),
+		);
+	check(
+		knownOk &&
+			odds.length === got.length &&
+			odds.every((o) =>
+				/^1 in [\d,]+$|almost certain|trillion/.test(o),
+			),
+		'each name shows how likely it is and whether it is known',
+		`${badges} / ${odds}`,
+	);
 	await shot(page, 'names');
 	bad = await unlabelled(page);
-	check(!bad.length, 'every control added with the names (weights, hearts, "Why?") has a label',
-		bad.join('\n'));
+	check(
+		!bad.length,
+		'every control added with the names (weights, hearts, "Why?") has a label',
+		bad.join('\n'),
+	);
 
 	// 4. Score: "Why?" on a name draws the bar charts.
 	const first = got[0];
 	await page.click('#results .name-row:nth-child(1) .why');
-	await page.waitForFunction((nm) => {
-		const s = document.querySelector('#score-result .score-name');
-		return s && s.textContent === nm && document.querySelectorAll('#score-result .bars').length === 2;
-	}, first, { timeout: WAIT_MS });
-	const bars = await page.locator('#score-result .bars').first().locator('.bar-value').allTextContents();
-	const gbars = await page.locator('#score-result .bars').nth(1).locator('.bar-value').allTextContents();
+	await page.waitForFunction(
+		(nm) => {
+			const s = document.querySelector('#score-result .score-name');
+			return (
+				s &&
+				s.textContent === nm &&
+				document.querySelectorAll('#score-result .bars')
+					.length === 2
+			);
+		},
+		first,
+		{ timeout: WAIT_MS },
+	);
+	const bars = await page
+		.locator('#score-result .bars')
+		.first()
+		.locator('.bar-value')
+		.allTextContents();
+	const gbars = await page
+		.locator('#score-result .bars')
+		.nth(1)
+		.locator('.bar-value')
+		.allTextContents();
 	const gsum = gbars.reduce((s, v) => s + parseFloat(v), 0);
-	check(bars.length >= 2 && bars.every((v) => /%$/.test(v)) && gbars.length === 2 && Math.abs(gsum - 100) <= 1.5,
-		'"Why?" scores the name: countries and gender as bar charts', `${bars} | ${gbars}`);
+	check(
+		bars.length >= 2 &&
+			bars.every((v) => /%$/.test(v)) &&
+			gbars.length === 2 &&
+			Math.abs(gsum - 100) <= 1.5,
+		'"Why?" scores the name: countries and gender as bar charts',
+		`${bars} | ${gbars}`,
+	);
 	await shot(page, 'score');
 
 	// 5. Register: an error from the API shows under its field, then the
@@ -328,8 +443,13 @@ async function scenario(browser) {
 	expectFailure(400, '/api/v1/users');
 	await submitDialog(page, 'dlg-register');
 	const emailErr = await fieldErrorText(page, 'register-email');
-	check(/email/i.test(emailErr) && await page.getAttribute('#register-email', 'aria-invalid') === 'true',
-		'a refused registration shows the API error next to the email field', emailErr);
+	check(
+		/email/i.test(emailErr) &&
+			(await page.getAttribute('#register-email', 'aria-invalid')) ===
+				'true',
+		'a refused registration shows the API error next to the email field',
+		emailErr,
+	);
 	await shot(page, 'register-error');
 	await page.fill('#register-email', USER.email);
 	await submitDialog(page, 'dlg-register');
@@ -352,14 +472,24 @@ async function scenario(browser) {
 	expectFailure(401, '/api/v1/session');
 	await submitDialog(page, 'dlg-login');
 	const pwErr = await fieldErrorText(page, 'login-password');
-	check(/wrong/i.test(pwErr), 'a wrong password is shown next to the password field', pwErr);
+	check(
+		/wrong/i.test(pwErr),
+		'a wrong password is shown next to the password field',
+		pwErr,
+	);
 	await page.fill('#login-password', USER.password);
 	await submitDialog(page, 'dlg-login');
 	await dialogClosed(page, 'dlg-login');
 	await loggedIn(page, USER.username);
 	await waitFavorites(page, [like1]);
-	check(await page.getAttribute('#results .name-row:nth-child(1) .heart', 'aria-pressed') === 'true',
-		'after logging in, the like is kept: in favorites, heart filled', '');
+	check(
+		(await page.getAttribute(
+			'#results .name-row:nth-child(1) .heart',
+			'aria-pressed',
+		)) === 'true',
+		'after logging in, the like is kept: in favorites, heart filled',
+		'',
+	);
 
 	// 7. Like a second name; both are favorites, newest first.
 	if (like2 !== like1) {
@@ -372,7 +502,10 @@ async function scenario(browser) {
 			await page.screenshot({ path: DOC_SHOT });
 		}
 	} else {
-		notOk('a second like goes to the top of the favorites', 'only one name was generated');
+		notOk(
+			'a second like goes to the top of the favorites',
+			'only one name was generated',
+		);
 	}
 
 	// 8. Reload: the session and the favorites are still there.
@@ -385,13 +518,21 @@ async function scenario(browser) {
 
 	// 8b. Paging: ten more favorites (through the API, with this page's
 	// session) make two pages; "Show more" brings the older ones.
-	const extra = Array.from({ length: 10 }, (_, i) => `Pagina${String.fromCharCode(97 + i)}`);
+	const extra = Array.from(
+		{ length: 10 },
+		(_, i) => `Pagina${String.fromCharCode(97 + i)}`,
+	);
 	const put = await page.evaluate(async (list) => {
 		const codes = [];
 		for (const name of list) {
 			const r = await fetch('/api/v1/me/favorites', {
-				method: 'PUT', headers: { 'Content-Type': 'application/json' },
-				body: JSON.stringify({ name, country: 'IT', gender: 'any' }),
+				method: 'PUT',
+				headers: { 'Content-Type': 'application/json' },
+				body: JSON.stringify({
+					name,
+					country: 'IT',
+					gender: 'any',
+				}),
 			});
 			codes.push(r.status);
 		}
@@ -403,20 +544,34 @@ async function scenario(browser) {
 	await page.waitForSelector('#fav-more:not([hidden])', { timeout: WAIT_MS });
 	const page1 = await favoriteNames(page);
 	await page.click('#fav-more');
-	await page.waitForFunction(() => document.querySelectorAll('#favorites .fav').length === 12 &&
-		document.getElementById('fav-more').hidden, null, { timeout: WAIT_MS });
+	await page.waitForFunction(
+		() =>
+			document.querySelectorAll('#favorites .fav').length === 12 &&
+			document.getElementById('fav-more').hidden,
+		null,
+		{ timeout: WAIT_MS },
+	);
 	const all = await favoriteNames(page);
-	check(put.every((c) => c === 201) && page1.length === 10 &&
-		page1.every((x) => extra.includes(x)) && new Set(all).size === 12 &&
-		all.slice(10).join() === [like2, like1].join(),
-	'favorites come a page at a time, newest first; "Show more" brings the rest',
-	`PUT ${put}; page 1: ${page1}; all: ${all}`);
+	check(
+		put.every((c) => c === 201) &&
+			page1.length === 10 &&
+			page1.every((x) => extra.includes(x)) &&
+			new Set(all).size === 12 &&
+			all.slice(10).join() === [like2, like1].join(),
+		'favorites come a page at a time, newest first; "Show more" brings the rest',
+		`PUT ${put}; page 1: ${page1}; all: ${all}`,
+	);
 	const del = await page.evaluate(async (list) => {
 		const codes = [];
 		for (const name of list) {
 			const r = await fetch('/api/v1/me/favorites', {
-				method: 'DELETE', headers: { 'Content-Type': 'application/json' },
-				body: JSON.stringify({ name, country: 'IT', gender: 'any' }),
+				method: 'DELETE',
+				headers: { 'Content-Type': 'application/json' },
+				body: JSON.stringify({
+					name,
+					country: 'IT',
+					gender: 'any',
+				}),
 			});
 			codes.push(r.status);
 		}
@@ -426,20 +581,31 @@ async function scenario(browser) {
 	await loaded(page);
 	await loggedIn(page, USER.username);
 	await waitFavorites(page, [like2, like1]);
-	check(del.every((c) => c === 200), 'the extra favorites are removed again', `DELETE ${del}`);
+	check(
+		del.every((c) => c === 200),
+		'the extra favorites are removed again',
+		`DELETE ${del}`,
+	);
 
 	// 9. Remove one from the favorites panel.
-	await page.locator('#favorites .fav').filter({
-		has: page.locator('.fav-name').getByText(like2, { exact: true }),
-	}).locator('.remove').click();
+	await page
+		.locator('#favorites .fav')
+		.filter({
+			has: page.locator('.fav-name').getByText(like2, { exact: true }),
+		})
+		.locator('.remove')
+		.click();
 	await waitFavorites(page, [like1]);
 	ok('removing a favorite takes it off the list');
 
 	// 10. Log out, log in again: the other favorite is there.
 	await account(page, 'btn-logout');
 	await loggedOut(page);
-	check(await page.locator('#favorites .fav').count() === 0,
-		'logging out clears the favorites from the page', '');
+	check(
+		(await page.locator('#favorites .fav').count()) === 0,
+		'logging out clears the favorites from the page',
+		'',
+	);
 	await page.click('#btn-login');
 	await page.fill('#login-email', USER.email);
 	await page.fill('#login-password', USER.password);
@@ -450,16 +616,25 @@ async function scenario(browser) {
 	ok('logging in again finds the favorite that was kept');
 	await page.focus('#btn-account');
 	await page.keyboard.press('Enter');
-	await page.waitForSelector('#account-actions:not([hidden])', { timeout: WAIT_MS });
+	await page.waitForSelector('#account-actions:not([hidden])', {
+		timeout: WAIT_MS,
+	});
 	f = await focusVisible(page);
 	const firstItem = await page.evaluate(() => document.activeElement.id);
 	await shot(page, 'account-menu');
 	await page.keyboard.press('Escape');
-	const back = await page.evaluate(() => [document.activeElement.id,
-		document.getElementById('account-actions').hidden]);
-	check(firstItem === 'btn-password' && f.ok && back[0] === 'btn-account' && back[1],
+	const back = await page.evaluate(() => [
+		document.activeElement.id,
+		document.getElementById('account-actions').hidden,
+	]);
+	check(
+		firstItem === 'btn-password' &&
+			f.ok &&
+			back[0] === 'btn-account' &&
+			back[1],
 		'the account menu opens and closes from the keyboard, with visible focus',
-		`${firstItem} ${f.what}; after Escape: ${back}`);
+		`${firstItem} ${f.what}; after Escape: ${back}`,
+	);
 
 	// 11. Change the password: a wrong current one is refused next to
 	// its field; the new one works for the next login.
@@ -469,7 +644,11 @@ async function scenario(browser) {
 	expectFailure(403, '/api/v1/me/password');
 	await submitDialog(page, 'dlg-password');
 	const oldErr = await fieldErrorText(page, 'password-old');
-	check(/wrong/i.test(oldErr), 'a wrong current password is shown next to its field', oldErr);
+	check(
+		/wrong/i.test(oldErr),
+		'a wrong current password is shown next to its field',
+		oldErr,
+	);
 	await page.fill('#password-old', USER.password);
 	await submitDialog(page, 'dlg-password');
 	await dialogClosed(page, 'dlg-password');
@@ -507,54 +686,72 @@ async function scenario(browser) {
 		expectFailure(401, '/api/v1/session');
 		expectFailure(429, '/api/v1/session');
 		await submitDialog(page, 'dlg-login');
-		await page.waitForFunction(() => {
-			const b = document.querySelector('#dlg-login button[type="submit"]');
-			return !b.hasAttribute('aria-busy');
-		}, null, { timeout: WAIT_MS });
-		const general = await page.locator('#dlg-login .form-error').textContent();
-		if (/too many/i.test(general))
-			limited = general;
+		await page.waitForFunction(
+			() => {
+				const b = document.querySelector(
+					'#dlg-login button[type="submit"]',
+				);
+				return !b.hasAttribute('aria-busy');
+			},
+			null,
+			{ timeout: WAIT_MS },
+		);
+		const general = await page
+			.locator('#dlg-login .form-error')
+			.textContent();
+		if (/too many/i.test(general)) limited = general;
 	}
 	allowed = [];
-	check(/Too many requests\. Please wait (\d+ seconds?|a moment)/.test(limited),
-		'429 (too many failed logins) gives a clear message', limited || 'no 429 after 12 failures');
+	check(
+		/Too many requests\. Please wait (\d+ seconds?|a moment)/.test(limited),
+		'429 (too many failed logins) gives a clear message',
+		limited || 'no 429 after 12 failures',
+	);
 	await shot(page, 'rate-limited');
 	await page.click('#dlg-login [data-cancel]');
 
 	// 14. A phone-sized screen: no horizontal scrolling, in any state.
 	const phone = await context.newPage();
 	phone.on('console', onConsole);
-	phone.on('pageerror', (e) => consoleErrors.push(`uncaught (phone): ${e.message}`));
+	phone.on('pageerror', (e) =>
+		consoleErrors.push(`uncaught (phone): ${e.message}`),
+	);
 	await phone.setViewportSize({ width: 360, height: 740 });
 	await phone.goto(`${BASE}/`, { waitUntil: 'domcontentloaded' });
 	await loaded(phone);
 	const wide = [];
 	let s = await noHorizontalScroll(phone);
-	if (s.scroll > s.client)
-		wide.push(`start ${s.scroll}>${s.client}`);
+	if (s.scroll > s.client) wide.push(`start ${s.scroll}>${s.client}`);
 	if (await phone.locator('#btn-clear').isVisible())
 		await phone.click('#btn-clear');
 	await phone.check('#country-list input[value="IT"]');
 	await phone.check('#country-list input[value="SE"]');
 	await phone.click('#gen-submit');
-	await phone.waitForFunction(() => document.querySelectorAll('#results .name-row').length > 0 &&
-		!document.getElementById('gen-submit').hasAttribute('aria-busy'), null, { timeout: WAIT_MS });
+	await phone.waitForFunction(
+		() =>
+			document.querySelectorAll('#results .name-row').length > 0 &&
+			!document.getElementById('gen-submit').hasAttribute('aria-busy'),
+		null,
+		{ timeout: WAIT_MS },
+	);
 	await phone.click('#results .name-row:nth-child(1) .why');
 	await phone.waitForSelector('#score-result .bars', { timeout: WAIT_MS });
 	s = await noHorizontalScroll(phone);
-	if (s.scroll > s.client)
-		wide.push(`names ${s.scroll}>${s.client}`);
+	if (s.scroll > s.client) wide.push(`names ${s.scroll}>${s.client}`);
 	await shot(phone, 'phone');
 	await phone.click('#btn-register');
 	s = await noHorizontalScroll(phone);
-	if (s.scroll > s.client)
-		wide.push(`dialog ${s.scroll}>${s.client}`);
+	if (s.scroll > s.client) wide.push(`dialog ${s.scroll}>${s.client}`);
 	const dlg = await phone.locator('#dlg-register').boundingBox();
 	if (!dlg || dlg.x < 0 || dlg.x + dlg.width > 360)
 		wide.push(`dialog box ${JSON.stringify(dlg)}`);
 	await shot(phone, 'phone-dialog');
 	await phone.click('#dlg-register [data-cancel]');
-	check(!wide.length, 'a 360 px wide screen needs no horizontal scrolling (start, names, dialog)', wide.join('; '));
+	check(
+		!wide.length,
+		'a 360 px wide screen needs no horizontal scrolling (start, names, dialog)',
+		wide.join('; '),
+	);
 	await phone.close();
 
 	// 15. 503: the model worker stops; Generate says so clearly.
@@ -566,14 +763,24 @@ async function scenario(browser) {
 		const until = Date.now() + WAIT_MS;
 		while (Date.now() < until && !/unavailable|too long/.test(msg)) {
 			await page.click('#gen-submit');
-			await page.waitForFunction(() => !document.getElementById('gen-submit').hasAttribute('aria-busy'),
-				null, { timeout: WAIT_MS });
-			msg = await page.locator('#gen-error').isVisible()
-				? await page.locator('#gen-error').textContent() : '';
+			await page.waitForFunction(
+				() =>
+					!document
+						.getElementById('gen-submit')
+						.hasAttribute('aria-busy'),
+				null,
+				{ timeout: WAIT_MS },
+			);
+			msg = (await page.locator('#gen-error').isVisible())
+				? await page.locator('#gen-error').textContent()
+				: '';
 		}
 		allowed = [];
-		check(/unavailable right now|took too long/.test(msg),
-			'503 (the model worker is down) gives a clear message', msg || 'no error shown');
+		check(
+			/unavailable right now|took too long/.test(msg),
+			'503 (the model worker is down) gives a clear message',
+			msg || 'no error shown',
+		);
 		await shot(page, 'model-down');
 	}
 
@@ -584,7 +791,9 @@ async function scenario(browser) {
 // list of countries cannot load; the page says the service took too long
 // and offers to try again, which fails the same way.
 async function slowModel(browser) {
-	const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+	const context = await browser.newContext({
+		viewport: { width: 1360, height: 900 },
+	});
 	await context.route('**/*', (route) => {
 		const url = route.request().url();
 		if (url.startsWith(`${ORIGIN}/`) || url.startsWith('data:'))
@@ -596,25 +805,34 @@ async function slowModel(browser) {
 	page.on('console', onConsole);
 	page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
 
-	const errorText = () => page.evaluate(() => {
-		const e = document.querySelector('#country-list .form-error');
-		return e ? e.textContent : '';
-	});
+	const errorText = () =>
+		page.evaluate(() => {
+			const e = document.querySelector('#country-list .form-error');
+			return e ? e.textContent : '';
+		});
 	expectFailure(504, '/api/v1/meta');
 	await page.goto(`${BASE}/`, { waitUntil: 'domcontentloaded' });
 	await page.waitForSelector('#country-list .form-error', { timeout: WAIT_MS });
 	const first = await errorText();
-	check(/took too long to answer/.test(first),
-		'504 (the model is too slow) gives a clear message where the countries go', first);
+	check(
+		/took too long to answer/.test(first),
+		'504 (the model is too slow) gives a clear message where the countries go',
+		first,
+	);
 	expectFailure(504, '/api/v1/meta');
 	const [res] = await Promise.all([
-		page.waitForResponse((r) => r.url() === `${ORIGIN}/api/v1/meta`, { timeout: WAIT_MS }),
+		page.waitForResponse((r) => r.url() === `${ORIGIN}/api/v1/meta`, {
+			timeout: WAIT_MS,
+		}),
 		page.click('#country-list button'),
 	]);
 	await page.waitForSelector('#country-list .form-error', { timeout: WAIT_MS });
 	const again = await errorText();
-	check(res.status() === 504 && /took too long/.test(again),
-		'"Try again" asks again and shows the same clear message', `${res.status()}: ${again}`);
+	check(
+		res.status() === 504 && /took too long/.test(again),
+		'"Try again" asks again and shows the same clear message',
+		`${res.status()}: ${again}`,
+	);
 	await shot(page, 'model-too-slow');
 	allowed = [];
 	await context.close();
@@ -626,7 +844,10 @@ async function main() {
 	mkdirSync(SHOTS, { recursive: true });
 	let browser = null;
 	const guard = setTimeout(() => {
-		notOk('the browser test finishes in time', `still running after ${TOTAL_MS} ms`);
+		notOk(
+			'the browser test finishes in time',
+			`still running after ${TOTAL_MS} ms`,
+		);
 		console.log(`1..${n}`);
 		process.exit(1);
 	}, TOTAL_MS);
@@ -636,25 +857,34 @@ async function main() {
 		browser = await chromium.launch({
 			executablePath: CHROMIUM,
 			headless: true,
-			args: ['--no-sandbox', '--disable-gpu', '--disable-quic',
-				'--no-first-run', '--disable-background-networking',
-				'--disable-component-update', '--disable-sync'],
+			args: [
+				'--no-sandbox',
+				'--disable-gpu',
+				'--disable-quic',
+				'--no-first-run',
+				'--disable-background-networking',
+				'--disable-component-update',
+				'--disable-sync',
+			],
 		});
 		ok(`chromium ${browser.version()} starts headless`);
-		if (PHASE === 'slow-model')
-			await slowModel(browser);
-		else
-			await scenario(browser);
+		if (PHASE === 'slow-model') await slowModel(browser);
+		else await scenario(browser);
 	} catch (e) {
 		notOk('the scenario runs to its end', e && e.stack ? e.stack : String(e));
 	} finally {
-		if (browser)
-			await browser.close().catch(() => {});
+		if (browser) await browser.close().catch(() => {});
 		clearTimeout(guard);
 	}
 	check(!consoleErrors.length, 'no console errors', consoleErrors.join('\n'));
-	check(!foreign.length, 'no request to any host but the gateway', foreign.join('\n'));
-	console.log(`# the browser part took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+	check(
+		!foreign.length,
+		'no request to any host but the gateway',
+		foreign.join('\n'),
+	);
+	console.log(
+		`# the browser part took ${((Date.now() - started) / 1000).toFixed(1)} s`,
+	);
 	console.log(`1..${n}`);
 	process.exit(failed ? 1 : 0);
 }

@@ -6,7 +6,8 @@
 # its TAP lines are passed on as this test's own.
 #
 # Installs what it needs when missing: the chromium package (apt-get, as
-# root) and the npm packages of tests/browser (npm ci, from its lock file).
+# root) and the npm packages of tests/browser (npm ci, from its lock file:
+# playwright-core, and prettier, which checks the page's formatting).
 # Everything it starts is stopped by PID on exit, also on failure
 # (tests/gateway_lib.sh). Screenshots go to
 # test-output/screenshots/<build>/; WEB_DOC_SCREENSHOT=1 also rewrites
@@ -46,7 +47,7 @@ need_playwright() {
 		return 1
 	fi
 	[ -f "$browser_dir/node_modules/playwright-core/package.json" ] &&
-		return 0
+		[ -x "$browser_dir/node_modules/.bin/prettier" ] && return 0
 	echo "# installing tests/browser's npm packages (npm ci)"
 	(cd "$browser_dir" && npm ci --no-audit --no-fund --loglevel=error) \
 		>"$GW_DIR/npm.log" 2>&1 ||
@@ -77,6 +78,15 @@ check "playwright-core is installed" need_playwright
 if [ "$TAP_FAILED" -gt 0 ]; then
 	tap_done
 	exit
+fi
+
+# The formatter holds the style of the page's code (web/.prettierrc.json).
+if out=$("$browser_dir/node_modules/.bin/prettier" --check \
+	web/js/*.js web/css/*.css tests/browser/*.mjs 2>&1); then
+	ok "web/ and tests/browser are formatted (prettier --check)"
+else
+	not_ok "web/ and tests/browser are formatted (prettier --check)" \
+		"$(printf '%s' "$out" | grep -v '^Checking' | head -5)"
 fi
 
 model=$(model_path) || { not_ok "a model to serve"; tap_done; exit; }

@@ -23,8 +23,7 @@ export class ApiError extends Error {
 // sentence makes an API message read as a sentence: capital, full stop.
 export function sentence(text) {
 	const s = String(text || '').trim();
-	if (!s)
-		return '';
+	if (!s) return '';
 	const first = s[0].toUpperCase() + s.slice(1);
 	return /[.!?]$/.test(first) ? first : first + '.';
 }
@@ -33,20 +32,25 @@ export function sentence(text) {
 // that are the service's and not the person's get words of their own.
 function statusMessage(status, apiMessage, retryAfter) {
 	switch (status) {
-	case 429:
-		return retryAfter > 0
-			? `Too many requests. Please wait ${retryAfter} second${retryAfter === 1 ? '' : 's'} and try again.`
-			: 'Too many requests. Please wait a moment and try again.';
-	case 503:
-		return 'namegen is unavailable right now (a part of the service is not answering). Please try again in a moment.';
-	case 504:
-		return 'namegen took too long to answer. Please try again.';
-	default:
-		if (apiMessage)
-			return sentence(apiMessage);
-		if (status >= 500)
-			return `The server had a problem (HTTP ${status}). Please try again.`;
-		return `The request was refused (HTTP ${status}).`;
+		case 429: {
+			const wait =
+				retryAfter > 0
+					? `${retryAfter} second${retryAfter === 1 ? '' : 's'}`
+					: 'a moment';
+			return `Too many requests. Please wait ${wait} and try again.`;
+		}
+		case 503:
+			return (
+				'namegen is unavailable right now (a part of the service ' +
+				'is not answering). Please try again in a moment.'
+			);
+		case 504:
+			return 'namegen took too long to answer. Please try again.';
+		default:
+			if (apiMessage) return sentence(apiMessage);
+			if (status >= 500)
+				return `The server had a problem (HTTP ${status}). Please try again.`;
+			return `The request was refused (HTTP ${status}).`;
 	}
 }
 
@@ -79,10 +83,16 @@ export async function api(method, path, body) {
 		text = await res.text();
 	} catch (e) {
 		if (e && e.name === 'AbortError')
-			throw new ApiError(0, 'timeout',
-				'namegen took too long to answer. Please try again.');
-		throw new ApiError(0, 'network',
-			'Cannot reach namegen. Check the connection and try again.');
+			throw new ApiError(
+				0,
+				'timeout',
+				'namegen took too long to answer. Please try again.',
+			);
+		throw new ApiError(
+			0,
+			'network',
+			'Cannot reach namegen. Check the connection and try again.',
+		);
 	} finally {
 		clearTimeout(timer);
 	}
@@ -96,19 +106,26 @@ export async function api(method, path, body) {
 		}
 	}
 	if (!res.ok) {
-		const err = data && typeof data.error === 'object' && data.error
-			? data.error : {};
+		const err =
+			data && typeof data.error === 'object' && data.error
+				? data.error
+				: {};
 		const retry = parseRetryAfter(res.headers.get('Retry-After'));
 		const msg = typeof err.message === 'string' ? err.message : '';
-		throw new ApiError(res.status,
+		throw new ApiError(
+			res.status,
 			typeof err.code === 'string' ? err.code : `http_${res.status}`,
 			statusMessage(res.status, msg, retry),
-			typeof err.field === 'string' ? err.field : '', retry);
+			typeof err.field === 'string' ? err.field : '',
+			retry,
+		);
 	}
-	if (res.status === 204)
-		return null;
+	if (res.status === 204) return null;
 	if (data === null || typeof data !== 'object')
-		throw new ApiError(res.status, 'bad_reply',
-			'The server sent a reply the page cannot read. Please try again.');
+		throw new ApiError(
+			res.status,
+			'bad_reply',
+			'The server sent a reply the page cannot read. Please try again.',
+		);
 	return data;
 }

@@ -15,7 +15,10 @@ const $ = (id) => document.getElementById(id);
 
 // fold makes search forgiving: case and accents do not matter.
 function fold(s) {
-	return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+	return s
+		.normalize('NFD')
+		.replace(/[\u0300-\u036f]/g, '')
+		.toLowerCase();
 }
 
 export function countryName(code) {
@@ -30,8 +33,7 @@ export function onChosenChange(fn) {
 function changed() {
 	renderWeights();
 	limitChoices();
-	for (const fn of changeListeners)
-		fn();
+	for (const fn of changeListeners) fn();
 }
 
 // chosenCountries returns [{code, weight}] in the order chosen.
@@ -48,23 +50,29 @@ function limitChoices() {
 }
 
 export function choose(code, on) {
-	if (!byCode.has(code))
-		return;
+	if (!byCode.has(code)) return;
 	if (on && !chosen.has(code) && chosen.size < MAX_CHOSEN)
 		chosen.set(code, WEIGHT_DEFAULT);
-	else if (!on)
-		chosen.delete(code);
+	else if (!on) chosen.delete(code);
 	changed();
 }
 
 function renderList() {
 	const list = $('country-list');
-	const rows = countries.map((c) => el('label', { class: 'country', 'data-code': c.code },
-		el('input', { type: 'checkbox', value: c.code, name: 'country' }),
-		el('span', { class: 'code', text: c.code }),
-		el('span', { class: 'country-name', text: c.name }),
-		el('span', { class: 'count', text: formatCount(c.training_names || 0),
-			title: 'names in the training data' })));
+	const rows = countries.map((c) =>
+		el(
+			'label',
+			{ class: 'country', 'data-code': c.code },
+			el('input', { type: 'checkbox', value: c.code, name: 'country' }),
+			el('span', { class: 'code', text: c.code }),
+			el('span', { class: 'country-name', text: c.name }),
+			el('span', {
+				class: 'count',
+				text: formatCount(c.training_names || 0),
+				title: 'names in the training data',
+			}),
+		),
+	);
 	list.replaceChildren(...rows);
 	list.removeAttribute('aria-busy');
 	list.addEventListener('change', (ev) => {
@@ -84,14 +92,15 @@ function filter() {
 	}
 	const empty = $('country-empty');
 	empty.hidden = shown > 0;
-	empty.textContent = shown ? '' : `No country matches “${$('country-search').value.trim()}”.`;
+	empty.textContent = shown
+		? ''
+		: `No country matches “${$('country-search').value.trim()}”.`;
 }
 
 // share is what fraction of the mix a country has.
 function share(code) {
 	let total = 0;
-	for (const w of chosen.values())
-		total += w;
+	for (const w of chosen.values()) total += w;
 	return total > 0 ? chosen.get(code) / total : 0;
 }
 
@@ -106,26 +115,55 @@ function renderWeights() {
 	const rows = [];
 	for (const [code, weight] of chosen) {
 		const id = `weight-${code}`;
-		const out = el('output', { for: id, class: 'share', 'data-code': code, text: `${Math.round(share(code) * 100)}%` });
-		const remove = el('button', {
-			type: 'button', class: 'chip-remove',
-			'aria-label': `Remove ${countryName(code)}`,
-			onclick: () => choose(code, false),
-		}, '×');
-		const row = el('li', { class: 'weight-row' },
+		const out = el('output', {
+			for: id,
+			class: 'share',
+			'data-code': code,
+			text: `${Math.round(share(code) * 100)}%`,
+		});
+		const remove = el(
+			'button',
+			{
+				type: 'button',
+				class: 'chip-remove',
+				'aria-label': `Remove ${countryName(code)}`,
+				onclick: () => choose(code, false),
+			},
+			'×',
+		);
+		const row = el(
+			'li',
+			{ class: 'weight-row' },
 			el('span', { class: 'code', text: code }),
 			several
-				? el('label', { for: id, class: 'weight-label', text: countryName(code) })
-				: el('span', { class: 'weight-label', text: countryName(code) }));
+				? el('label', {
+						for: id,
+						class: 'weight-label',
+						text: countryName(code),
+					})
+				: el('span', {
+						class: 'weight-label',
+						text: countryName(code),
+					}),
+		);
 		if (several) {
 			const slider = el('input', {
-				type: 'range', id, min: 1, max: 10, step: 1, value: weight,
+				type: 'range',
+				id,
+				min: 1,
+				max: 10,
+				step: 1,
+				value: weight,
 				'aria-label': `Weight of ${countryName(code)}`,
 			});
 			slider.addEventListener('input', () => {
 				chosen.set(code, Number(slider.value));
-				for (const o of list.querySelectorAll('output.share'))
-					o.textContent = `${Math.round(share(o.dataset.code) * 100)}%`;
+				for (const o of list.querySelectorAll('output.share')) {
+					const pc = Math.round(
+						share(o.dataset.code) * 100,
+					);
+					o.textContent = `${pc}%`;
+				}
 			});
 			row.append(slider, out);
 		}
@@ -140,8 +178,7 @@ function renderWeights() {
 export function setCountries(list, preselect) {
 	countries = [...list].sort((a, b) => a.name.localeCompare(b.name, 'en'));
 	byCode.clear();
-	for (const c of countries)
-		byCode.set(c.code, c);
+	for (const c of countries) byCode.set(c.code, c);
 	renderList();
 	$('country-search').addEventListener('input', filter);
 	$('btn-clear').addEventListener('click', () => {
@@ -149,15 +186,19 @@ export function setCountries(list, preselect) {
 		changed();
 		$('country-search').focus();
 	});
-	if (preselect && byCode.has(preselect))
-		choose(preselect, true);
-	else
-		changed();
+	if (preselect && byCode.has(preselect)) choose(preselect, true);
+	else changed();
 }
 
 export function countryListError(message, retry) {
 	const list = $('country-list');
 	list.removeAttribute('aria-busy');
-	list.replaceChildren(el('p', { class: 'form-error', role: 'alert', text: message }),
-		el('button', { type: 'button', class: 'button ghost', onclick: retry }, 'Try again'));
+	list.replaceChildren(
+		el('p', { class: 'form-error', role: 'alert', text: message }),
+		el(
+			'button',
+			{ type: 'button', class: 'button ghost', onclick: retry },
+			'Try again',
+		),
+	);
 }

@@ -27,22 +27,22 @@ function fieldFor(form, err, credentialField) {
 
 	if (err.field) {
 		const f = inputs.find((i) => i.name === err.field);
-		if (f)
-			return f;
+		if (f) return f;
 	}
 	const sorted = [...inputs].sort((a, b) => b.name.length - a.name.length);
 	for (const i of sorted) {
 		const n = i.name.toLowerCase();
-		if (msg.startsWith(n) || msg.startsWith(n.replace('_', ' ')))
-			return i;
+		if (msg.startsWith(n) || msg.startsWith(n.replace('_', ' '))) return i;
 	}
 	if (err.code === 'already_exists') {
 		const f = inputs.find((i) => msg.includes(i.name));
-		if (f)
-			return f;
+		if (f) return f;
 	}
-	if ((err.status === 401 || err.status === 403) &&
-	    msg.includes('password') && credentialField)
+	if (
+		(err.status === 401 || err.status === 403) &&
+		msg.includes('password') &&
+		credentialField
+	)
 		return form.elements[credentialField] || null;
 	return null;
 }
@@ -59,8 +59,7 @@ function fieldMessage(input, message) {
 }
 
 function clearErrors(form) {
-	for (const i of inputsOf(form))
-		fieldError(i, '');
+	for (const i of inputsOf(form)) fieldError(i, '');
 	const general = form.querySelector('.form-error');
 	general.textContent = '';
 	general.hidden = true;
@@ -102,23 +101,22 @@ export function setupDialog(id, spec) {
 				note.hidden = !text;
 			}
 			const account = form.querySelector('.pm-username');
-			if (account)
-				account.value = opts.account || '';
+			if (account) account.value = opts.account || '';
 			for (const [name, value] of Object.entries(opts.values || {})) {
 				if (form.elements[name])
 					form.elements[name].value = value;
 			}
-			if (!dialog.open)
-				dialog.showModal();
+			if (!dialog.open) dialog.showModal();
 			const first = inputsOf(form).find((i) => !i.value);
 			(first || inputsOf(form)[0]).focus();
 		},
 		close() {
-			if (dialog.open)
-				dialog.close();
+			if (dialog.open) dialog.close();
 		},
 		values() {
-			return Object.fromEntries(inputsOf(form).map((i) => [i.name, i.value]));
+			return Object.fromEntries(
+				inputsOf(form).map((i) => [i.name, i.value]),
+			);
 		},
 		get element() {
 			return dialog;
@@ -127,11 +125,12 @@ export function setupDialog(id, spec) {
 
 	form.addEventListener('submit', async (ev) => {
 		ev.preventDefault();
-		if (running)
-			return;
+		if (running) return;
 		clearErrors(form);
 		const values = d.values();
-		const missing = inputsOf(form).filter((i) => i.required && !i.value.trim());
+		const missing = inputsOf(form).filter(
+			(i) => i.required && !i.value.trim(),
+		);
 		if (missing.length) {
 			for (const i of missing)
 				fieldError(i, `${labelOf(i)} is required.`);
@@ -145,8 +144,7 @@ export function setupDialog(id, spec) {
 			submitted = true;
 			d.close();
 		} catch (err) {
-			if (!(err && err.message))
-				throw err;
+			if (!(err && err.message)) throw err;
 			showError(form, err, spec.credentialField);
 		} finally {
 			running = false;
@@ -155,14 +153,15 @@ export function setupDialog(id, spec) {
 	});
 	form.querySelector('[data-cancel]').addEventListener('click', () => d.close());
 	dialog.addEventListener('close', () => {
-		if (spec.onClose)
-			spec.onClose(submitted);
+		if (spec.onClose) spec.onClose(submitted);
 	});
 	const sw = form.querySelector('[data-switch]');
 	if (sw) {
 		sw.addEventListener('click', () => {
 			const other = dialogs.get(sw.dataset.switch);
-			const email = form.elements.email ? form.elements.email.value : '';
+			const email = form.elements.email
+				? form.elements.email.value
+				: '';
 			const keepNote = note && !note.hidden ? note.textContent : '';
 			// the switch is not a cancel: a pending like stays pending
 			submitted = true;

@@ -35,8 +35,7 @@ export function onLikedChange(fn) {
 }
 
 function likedChanged() {
-	for (const fn of listeners)
-		fn();
+	for (const fn of listeners) fn();
 }
 
 function status(text) {
@@ -45,36 +44,49 @@ function status(text) {
 }
 
 function failed(err) {
-	if (err.status === 401)
-		session.expired();
+	if (err.status === 401) session.expired();
 	return err;
 }
 
 function render() {
 	const list = $('favorites');
-	list.replaceChildren(...items.map((f) => {
-		const where = [f.country ? countryName(f.country) : '',
-			f.gender && f.gender !== 'any' ? GENDER_WORD[f.gender] : '',
-			formatDate(f.created_at)].filter(Boolean).join(' · ');
-		const remove = el('button', {
-			type: 'button', class: 'icon-button remove',
-			'aria-label': `Remove ${f.name} from favorites`,
-			title: 'Remove',
-		}, el('span', { 'aria-hidden': 'true', text: '×' }));
-		remove.addEventListener('click', () => removeItem(f, remove));
-		return el('li', { class: 'fav', 'data-name': f.name },
-			el('span', { class: 'fav-name', text: f.name }),
-			el('span', { class: 'fav-meta', text: where }),
-			remove);
-	}));
+	list.replaceChildren(
+		...items.map((f) => {
+			const where = [
+				f.country ? countryName(f.country) : '',
+				f.gender && f.gender !== 'any'
+					? GENDER_WORD[f.gender]
+					: '',
+				formatDate(f.created_at),
+			]
+				.filter(Boolean)
+				.join(' · ');
+			const remove = el(
+				'button',
+				{
+					type: 'button',
+					class: 'icon-button remove',
+					'aria-label': `Remove ${f.name} from favorites`,
+					title: 'Remove',
+				},
+				el('span', { 'aria-hidden': 'true', text: '×' }),
+			);
+			remove.addEventListener('click', () => removeItem(f, remove));
+			return el(
+				'li',
+				{ class: 'fav', 'data-name': f.name },
+				el('span', { class: 'fav-name', text: f.name }),
+				el('span', { class: 'fav-meta', text: where }),
+				remove,
+			);
+		}),
+	);
 	const more = $('fav-more');
 	more.hidden = !cursor;
-	if (!session.currentUser())
-		status('Log in to keep the names you like.');
+	if (!session.currentUser()) status('Log in to keep the names you like.');
 	else if (!items.length)
 		status('No favorites yet. Tap the heart next to a name to keep it.');
-	else
-		status('');
+	else status('');
 }
 
 // clear forgets everything (logged out).
@@ -91,30 +103,27 @@ export function clear() {
 // load asked for while another load runs happens when that one ends, so
 // a like made meanwhile is never missed.
 export async function load(more = false) {
-	if (!session.currentUser())
-		return;
+	if (!session.currentUser()) return;
 	if (loading) {
 		again = again || !more;
 		return;
 	}
 	loading = true;
 	const button = $('fav-more');
-	if (more)
-		setBusy(button, true, 'Loading…');
-	else
-		$('favorites').setAttribute('aria-busy', 'true');
-	if (!more && !items.length)
-		status('Loading favorites…');
+	if (more) setBusy(button, true, 'Loading…');
+	else $('favorites').setAttribute('aria-busy', 'true');
+	if (!more && !items.length) status('Loading favorites…');
 	try {
 		let path = `/me/favorites?limit=${PAGE}`;
-		if (more && cursor)
-			path += `&cursor=${encodeURIComponent(cursor)}`;
+		if (more && cursor) path += `&cursor=${encodeURIComponent(cursor)}`;
 		const r = await api('GET', path);
 		const page = Array.isArray(r.favorites) ? r.favorites : [];
 		items = more ? items.concat(page) : page;
-		cursor = typeof r.next_cursor === 'string' && r.next_cursor ? r.next_cursor : null;
-		for (const f of page)
-			liked.add(key(f));
+		cursor =
+			typeof r.next_cursor === 'string' && r.next_cursor
+				? r.next_cursor
+				: null;
+		for (const f of page) liked.add(key(f));
 		render();
 		likedChanged();
 	} catch (err) {
@@ -136,7 +145,9 @@ export async function load(more = false) {
 export async function like(f) {
 	try {
 		await api('PUT', '/me/favorites', {
-			name: f.name, country: f.country || '', gender: f.gender || 'any',
+			name: f.name,
+			country: f.country || '',
+			gender: f.gender || 'any',
 		});
 	} catch (err) {
 		throw failed(err);
@@ -149,7 +160,9 @@ export async function like(f) {
 export async function unlike(f) {
 	try {
 		await api('DELETE', '/me/favorites', {
-			name: f.name, country: f.country || '', gender: f.gender || 'any',
+			name: f.name,
+			country: f.country || '',
+			gender: f.gender || 'any',
 		});
 	} catch (err) {
 		throw failed(err);
@@ -168,8 +181,10 @@ async function removeItem(f, button) {
 	try {
 		await unlike(f);
 		// keep the keyboard where it was: on the neighbour, else the title
-		const target = next && $('favorites').contains(next)
-			? next.querySelector('button') : null;
+		const target =
+			next && $('favorites').contains(next)
+				? next.querySelector('button')
+				: null;
 		(target || $('fav-title')).focus();
 	} catch (err) {
 		li.classList.remove('removing');

@@ -23,8 +23,7 @@ const FIELDS = {
 };
 
 function clearErrors() {
-	for (const id of Object.values(FIELDS))
-		fieldError($(id), '');
+	for (const id of Object.values(FIELDS)) fieldError($(id), '');
 	$('countries-error').textContent = '';
 	$('gen-error').hidden = true;
 	$('gen-error').textContent = '';
@@ -32,8 +31,7 @@ function clearErrors() {
 
 function intOrNull(input) {
 	const v = input.value.trim();
-	if (!v)
-		return null;
+	if (!v) return null;
 	const n = Number(v);
 	return Number.isInteger(n) ? n : NaN;
 }
@@ -57,13 +55,22 @@ function request() {
 		bad = $('country-search');
 	}
 	if (min !== null && !(min >= 1 && min <= maxLength))
-		wrong($('min-length'), `Shortest must be a whole number from 1 to ${maxLength}.`);
+		wrong(
+			$('min-length'),
+			`Shortest must be a whole number from 1 to ${maxLength}.`,
+		);
 	if (max !== null && !(max >= 1 && max <= maxLength))
-		wrong($('max-length'), `Longest must be a whole number from 1 to ${maxLength}.`);
+		wrong(
+			$('max-length'),
+			`Longest must be a whole number from 1 to ${maxLength}.`,
+		);
 	else if (max !== null && min !== null && min <= maxLength && max < min)
 		wrong($('max-length'), 'Longest cannot be shorter than Shortest.');
 	if (count === null || !(count >= 1 && count <= COUNT_MAX))
-		wrong($('count'), `How many must be a whole number from 1 to ${COUNT_MAX}.`);
+		wrong(
+			$('count'),
+			`How many must be a whole number from 1 to ${COUNT_MAX}.`,
+		);
 	if (prefix && max !== null && [...prefix].length > max)
 		wrong($('prefix'), 'The start is longer than Longest.');
 	if (bad) {
@@ -78,12 +85,9 @@ function request() {
 		temperature: Number($('temperature').value),
 		novel: $('novel').checked,
 	};
-	if (prefix)
-		req.prefix = prefix;
-	if (min !== null)
-		req.min_length = min;
-	if (max !== null)
-		req.max_length = max;
+	if (prefix) req.prefix = prefix;
+	if (min !== null) req.min_length = min;
+	if (max !== null) req.max_length = max;
 	return req;
 }
 
@@ -110,26 +114,38 @@ function showApiError(err) {
 // origin is what a like records for a generated name: the country with
 // the most weight in the mix, and the gender asked for.
 function origin(req) {
-	const list = req.countries.map((c) => (typeof c === 'string' ? { code: c, weight: 1 } : c));
+	const list = req.countries.map((c) =>
+		typeof c === 'string' ? { code: c, weight: 1 } : c,
+	);
 	const top = list.reduce((a, b) => (b.weight > a.weight ? b : a));
 	return { country: top.code, gender: req.gender };
 }
 
 function describe(req) {
-	const cs = req.countries.map((c) => countryName(typeof c === 'string' ? c : c.code));
-	const parts = [cs.length > 2 ? `${cs.slice(0, -1).join(', ')} and ${cs.at(-1)}` : cs.join(' and ')];
-	if (req.gender !== 'any')
-		parts.push(`${GENDER_WORD[req.gender]}'s names`);
-	if (req.prefix)
-		parts.push(`starting with “${req.prefix}”`);
+	const cs = req.countries.map((c) =>
+		countryName(typeof c === 'string' ? c : c.code),
+	);
+	const parts = [
+		cs.length > 2
+			? `${cs.slice(0, -1).join(', ')} and ${cs.at(-1)}`
+			: cs.join(' and '),
+	];
+	if (req.gender !== 'any') parts.push(`${GENDER_WORD[req.gender]}'s names`);
+	if (req.prefix) parts.push(`starting with “${req.prefix}”`);
 	return parts.join(', ');
 }
 
 function heartButton(f) {
-	const b = el('button', {
-		type: 'button', class: 'icon-button heart',
-		'aria-label': `Like ${f.name}`, 'aria-pressed': 'false',
-	}, heartIcon());
+	const b = el(
+		'button',
+		{
+			type: 'button',
+			class: 'icon-button heart',
+			'aria-label': `Like ${f.name}`,
+			'aria-pressed': 'false',
+		},
+		heartIcon(),
+	);
 	b.addEventListener('click', () => hooks.onHeart(f, b));
 	return b;
 }
@@ -148,28 +164,59 @@ function render(req, reply) {
 	const names = Array.isArray(reply.names) ? reply.names : [];
 	const from = origin(req);
 	const rows = names.map((n) => {
-		const f = { name: String(n.name), country: from.country, gender: from.gender };
+		const f = {
+			name: String(n.name),
+			country: from.country,
+			gender: from.gender,
+		};
 		const lp = Number(n.log_prob);
-		const fill = Math.max(0.04, Math.min(1, (lp - LOGPROB_FLOOR) / -LOGPROB_FLOOR));
-		const meter = el('span', { class: 'meter', 'aria-hidden': 'true' },
-			el('span', { class: 'meter-fill' }));
+		const fill = Math.max(
+			0.04,
+			Math.min(1, (lp - LOGPROB_FLOOR) / -LOGPROB_FLOOR),
+		);
+		const meter = el(
+			'span',
+			{ class: 'meter', 'aria-hidden': 'true' },
+			el('span', { class: 'meter-fill' }),
+		);
 		meter.firstChild.style.setProperty('--fill', fill.toFixed(3));
 		const known = Boolean(n.in_training_data);
-		const li = el('li', { class: 'name-row' },
+		const li = el(
+			'li',
+			{ class: 'name-row' },
 			el('span', { class: 'name-text', lang: '', text: f.name }),
 			el('span', {
 				class: known ? 'badge known' : 'badge new',
-				title: known ? 'This name is in the training data' : 'The model made this one up',
+				title: known
+					? 'This name is in the training data'
+					: 'The model made this one up',
 				text: known ? 'known' : 'new',
 			}),
-			el('span', { class: 'odds', title: `log-probability ${lp.toFixed(2)}` },
-				meter, el('span', { class: 'odds-text', text: oneIn(lp) })),
-			el('span', { class: 'row-actions' },
-				el('button', {
-					type: 'button', class: 'button small ghost why',
-					'aria-label': `Why ${f.name}?`, onclick: () => hooks.onWhy(f.name),
-				}, 'Why?'),
-				heartButton(f)));
+			el(
+				'span',
+				{
+					class: 'odds',
+					title: `log-probability ${lp.toFixed(2)}`,
+				},
+				meter,
+				el('span', { class: 'odds-text', text: oneIn(lp) }),
+			),
+			el(
+				'span',
+				{ class: 'row-actions' },
+				el(
+					'button',
+					{
+						type: 'button',
+						class: 'button small ghost why',
+						'aria-label': `Why ${f.name}?`,
+						onclick: () => hooks.onWhy(f.name),
+					},
+					'Why?',
+				),
+				heartButton(f),
+			),
+		);
 		li.favorite = f;
 		return li;
 	});
@@ -178,11 +225,15 @@ function render(req, reply) {
 
 	let text;
 	if (!names.length)
-		text = 'No names this time. Try a shorter start, a wider length range or more creativity.';
+		text =
+			'No names this time. Try a shorter start, a wider ' +
+			'length range or more creativity.';
 	else
 		text = `${names.length} name${names.length === 1 ? '' : 's'}: ${describe(req)}.`;
 	if (reply.incomplete) {
-		const why = reply.incomplete_reason ? ` (${reply.incomplete_reason})` : '';
+		const why = reply.incomplete_reason
+			? ` (${reply.incomplete_reason})`
+			: '';
 		text += ` Fewer than the ${req.count} asked for${why}.`;
 	}
 	$('results-status').textContent = text;
@@ -193,20 +244,17 @@ function render(req, reply) {
 function revealResults() {
 	const title = $('res-title');
 	const r = title.getBoundingClientRect();
-	if (r.top >= 0 && r.top < window.innerHeight)
-		return;
+	if (r.top >= 0 && r.top < window.innerHeight) return;
 	const still = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 	title.scrollIntoView({ block: 'start', behavior: still ? 'auto' : 'smooth' });
 }
 
 async function submit(ev) {
 	ev.preventDefault();
-	if (running)
-		return;
+	if (running) return;
 	clearErrors();
 	const req = request();
-	if (!req)
-		return;
+	if (!req) return;
 	running = true;
 	const button = $('gen-submit');
 	setBusy(button, true, 'Generating…');
@@ -234,8 +282,7 @@ export function init(h, meta) {
 	hooks = { ...hooks, ...h };
 	if (Number.isInteger(meta.max_length) && meta.max_length > 0)
 		maxLength = meta.max_length;
-	for (const id of ['min-length', 'max-length'])
-		$(id).max = String(maxLength);
+	for (const id of ['min-length', 'max-length']) $(id).max = String(maxLength);
 	$('prefix').maxLength = maxLength;
 	const temp = $('temperature');
 	const out = $('temperature-out');
@@ -246,7 +293,6 @@ export function init(h, meta) {
 	show();
 	$('gen-form').addEventListener('submit', submit);
 	onChosenChange(() => {
-		if (chosenCountries().length)
-			$('countries-error').textContent = '';
+		if (chosenCountries().length) $('countries-error').textContent = '';
 	});
 }

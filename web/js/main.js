@@ -26,22 +26,22 @@ function notice(text) {
 function visitorRegion() {
 	for (const tag of navigator.languages || [navigator.language || '']) {
 		const m = /^[a-z]{2,3}-([A-Z]{2})\b/.exec(tag || '');
-		if (m)
-			return m[1];
+		if (m) return m[1];
 	}
 	return '';
 }
 
 function showModel(meta) {
 	const parts = ['namegen'];
-	if (meta.model_version)
-		parts.push(`model ${meta.model_version}`);
+	if (meta.model_version) parts.push(`model ${meta.model_version}`);
 	if (Number.isFinite(meta.parameters))
 		parts.push(`${meta.parameters.toLocaleString('en')} parameters`);
 	if (Array.isArray(meta.countries))
 		parts.push(`${meta.countries.length} countries`);
 	if (Number.isFinite(meta.heldout_loss))
-		parts.push(`held-out loss ${meta.heldout_loss.toFixed(2)} nats per character`);
+		parts.push(
+			`held-out loss ${meta.heldout_loss.toFixed(2)} nats per character`,
+		);
 	$('model-info').textContent = parts.join(' · ');
 }
 
@@ -50,7 +50,9 @@ function showUser(user) {
 	$('account-out').hidden = Boolean(user);
 	$('whoami-name').textContent = user ? user.username || user.email : '';
 	const avatar = document.querySelector('#btn-account .avatar');
-	avatar.textContent = user ? (user.username || user.email || '?').slice(0, 1).toUpperCase() : '';
+	avatar.textContent = user
+		? (user.username || user.email || '?').slice(0, 1).toUpperCase()
+		: '';
 	document.body.classList.toggle('logged-in', Boolean(user));
 	accountMenu(false);
 }
@@ -60,15 +62,14 @@ function showUser(user) {
 function accountMenu(open, focusToggle = false) {
 	$('account-actions').hidden = !open;
 	$('btn-account').setAttribute('aria-expanded', open ? 'true' : 'false');
-	if (open)
-		$('account-actions').querySelector('button').focus();
-	else if (focusToggle)
-		$('btn-account').focus();
+	if (open) $('account-actions').querySelector('button').focus();
+	else if (focusToggle) $('btn-account').focus();
 }
 
 function setupAccountMenu() {
 	$('btn-account').addEventListener('click', () =>
-		accountMenu($('account-actions').hidden));
+		accountMenu($('account-actions').hidden),
+	);
 	$('account-in').addEventListener('keydown', (ev) => {
 		if (ev.key === 'Escape' && !$('account-actions').hidden) {
 			ev.preventDefault();
@@ -76,8 +77,7 @@ function setupAccountMenu() {
 		}
 	});
 	document.addEventListener('click', (ev) => {
-		if (!$('account-in').contains(ev.target))
-			accountMenu(false);
+		if (!$('account-in').contains(ev.target)) accountMenu(false);
 	});
 	$('account-actions').addEventListener('focusout', (ev) => {
 		if (ev.relatedTarget && !$('account-in').contains(ev.relatedTarget))
@@ -91,8 +91,7 @@ function setupAccountMenu() {
 async function keepPending() {
 	const f = pending;
 	pending = null;
-	if (!f)
-		return;
+	if (!f) return;
 	try {
 		await favorites.like(f);
 		notice(`“${f.name}” is in your favorites.`);
@@ -104,23 +103,24 @@ async function keepPending() {
 async function onHeart(f, button) {
 	if (!session.currentUser()) {
 		pending = f;
-		dialogs.login.open({
-			note: `Log in or create an account to keep “${f.name}”: it goes straight to your favorites.`,
-		});
+		const note =
+			`Log in or create an account to keep “${f.name}”: ` +
+			'it goes straight to your favorites.';
+		dialogs.login.open({ note });
 		return;
 	}
 	const on = favorites.isLiked(f);
 	setBusy(button, true);
 	try {
-		if (on)
-			await favorites.unlike(f);
-		else
-			await favorites.like(f);
+		if (on) await favorites.unlike(f);
+		else await favorites.like(f);
 	} catch (err) {
 		notice(err.message);
 		if (err.status === 401) {
 			pending = on ? null : f;
-			dialogs.login.open({ note: 'Your session has ended. Log in again.' });
+			dialogs.login.open({
+				note: 'Your session has ended. Log in again.',
+			});
 		}
 	} finally {
 		setBusy(button, false);
@@ -139,8 +139,7 @@ const dialogs = {};
 
 function setupDialogs() {
 	const dropPending = (kept) => {
-		if (!kept)
-			pending = null;
+		if (!kept) pending = null;
 	};
 	dialogs.login = setupDialog('dlg-login', {
 		busyText: 'Logging in…',
@@ -162,10 +161,16 @@ function setupDialogs() {
 			} catch (err) {
 				// the account exists: a retry here would say so, so
 				// the login dialog takes over (a pending like stays)
-				setTimeout(() => dialogs.login.open({
-					values: { email },
-					note: `Your account is ready, but logging in failed: ${err.message}`,
-				}), 0);
+				setTimeout(
+					() =>
+						dialogs.login.open({
+							values: { email },
+							note:
+								'Your account is ready, but logging ' +
+								`in failed: ${err.message}`,
+						}),
+					0,
+				);
 				return;
 			}
 			notice('Welcome! Your account is ready.');
@@ -177,10 +182,16 @@ function setupDialogs() {
 		busyText: 'Changing…',
 		credentialField: 'old_password',
 		onSubmit: async (v) => {
-			const ended = await session.changePassword(v.old_password, v.new_password);
-			notice(ended > 0
-				? `Password changed. ${ended} other session${ended === 1 ? '' : 's'} ended: other devices log in again.`
-				: 'Password changed.');
+			const ended = await session.changePassword(
+				v.old_password,
+				v.new_password,
+			);
+			const others = `${ended} other session${ended === 1 ? '' : 's'}`;
+			notice(
+				ended > 0
+					? `Password changed. ${others} ended: other devices log in again.`
+					: 'Password changed.',
+			);
 		},
 	});
 	dialogs.remove = setupDialog('dlg-delete', {
@@ -195,8 +206,12 @@ function setupDialogs() {
 	$('btn-login').addEventListener('click', () => dialogs.login.open());
 	$('btn-register').addEventListener('click', () => dialogs.register.open());
 	const account = () => (session.currentUser() || {}).email || '';
-	$('btn-password').addEventListener('click', () => dialogs.password.open({ account: account() }));
-	$('btn-delete').addEventListener('click', () => dialogs.remove.open({ account: account() }));
+	$('btn-password').addEventListener('click', () =>
+		dialogs.password.open({ account: account() }),
+	);
+	$('btn-delete').addEventListener('click', () =>
+		dialogs.remove.open({ account: account() }),
+	);
 	$('btn-logout').addEventListener('click', async () => {
 		const b = $('btn-logout');
 		setBusy(b, true);
@@ -217,12 +232,18 @@ async function loadMeta() {
 	list.setAttribute('aria-busy', 'true');
 	try {
 		const meta = await api('GET', '/meta');
-		setCountries(Array.isArray(meta.countries) ? meta.countries : [], visitorRegion());
+		setCountries(
+			Array.isArray(meta.countries) ? meta.countries : [],
+			visitorRegion(),
+		);
 		generate.init({ isLiked: favorites.isLiked, onHeart, onWhy }, meta);
 		showModel(meta);
 		document.body.dataset.ready = 'true';
 	} catch (err) {
-		countryListError(`The list of countries did not load. ${err.message}`, loadMeta);
+		countryListError(
+			`The list of countries did not load. ${err.message}`,
+			loadMeta,
+		);
 	}
 }
 
@@ -242,10 +263,8 @@ async function start() {
 	favorites.onLikedChange(generate.refreshHearts);
 	session.onChange((user) => {
 		showUser(user);
-		if (user)
-			favorites.load(false);
-		else
-			favorites.clear();
+		if (user) favorites.load(false);
+		else favorites.clear();
 	});
 	const meta = loadMeta();
 	try {

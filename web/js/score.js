@@ -14,12 +14,18 @@ let running = false;
 function bar(label, code, p, best) {
 	const fill = el('span', { class: 'bar-fill' });
 	fill.style.setProperty('--fill', Math.max(0, Math.min(1, p)).toFixed(4));
-	return el('li', { class: best ? 'bar best' : 'bar' },
-		el('span', { class: 'bar-label' },
+	return el(
+		'li',
+		{ class: best ? 'bar best' : 'bar' },
+		el(
+			'span',
+			{ class: 'bar-label' },
 			code ? el('span', { class: 'code', text: code }) : null,
-			el('span', { text: label })),
+			el('span', { text: label }),
+		),
 		el('span', { class: 'bar-track', 'aria-hidden': 'true' }, fill),
-		el('span', { class: 'bar-value', text: percent(p) }));
+		el('span', { class: 'bar-value', text: percent(p) }),
+	);
 }
 
 function render(reply) {
@@ -32,26 +38,66 @@ function render(reply) {
 	const name = String(reply.name || '');
 
 	const top = countries.slice(0, TOP);
-	const rest = countries.slice(TOP).reduce((s, c) => s + (Number(c.probability) || 0), 0);
-	const cBars = top.map((c, i) => bar(countryName(c.code), c.code, c.probability, i === 0));
+	const rest = countries
+		.slice(TOP)
+		.reduce((s, c) => s + (Number(c.probability) || 0), 0);
+	const cBars = top.map((c, i) =>
+		bar(countryName(c.code), c.code, c.probability, i === 0),
+	);
 	if (rest > 0)
 		cBars.push(bar(`${countries.length - TOP} others`, '', rest, false));
-	const gBars = genders.map((g, i) => bar(`A ${GENDER_WORD[g.gender]}'s name`, '', g.probability, i === 0));
+	const gBars = genders.map((g, i) =>
+		bar(`A ${GENDER_WORD[g.gender]}'s name`, '', g.probability, i === 0),
+	);
 
 	const summary = [];
-	if (top.length)
-		summary.push(`sounds most like ${countryName(top[0].code)} (${percent(top[0].probability)})`);
-	if (genders.length)
-		summary.push(`more like a ${GENDER_WORD[genders[0].gender]}'s name (${percent(genders[0].probability)})`);
+	if (top.length) {
+		const [c] = top;
+		summary.push(
+			`sounds most like ${countryName(c.code)} (${percent(c.probability)})`,
+		);
+	}
+	if (genders.length) {
+		const [g] = genders;
+		const word = GENDER_WORD[g.gender];
+		summary.push(`more like a ${word}'s name (${percent(g.probability)})`);
+	}
 
 	$('score-result').replaceChildren(
-		el('p', { class: 'score-summary' },
+		el(
+			'p',
+			{ class: 'score-summary' },
 			el('strong', { class: 'score-name', text: name }),
-			summary.length ? ` ${summary.join(', ')}.` : ''),
-		el('h3', { class: 'chart-title', id: 'score-countries-title', text: 'Countries it sounds like' }),
-		el('ul', { class: 'bars', 'aria-labelledby': 'score-countries-title' }, ...cBars),
-		genders.length ? el('h3', { class: 'chart-title', id: 'score-genders-title', text: 'Gender' }) : null,
-		genders.length ? el('ul', { class: 'bars', 'aria-labelledby': 'score-genders-title' }, ...gBars) : null);
+			summary.length ? ` ${summary.join(', ')}.` : '',
+		),
+		el('h3', {
+			class: 'chart-title',
+			id: 'score-countries-title',
+			text: 'Countries it sounds like',
+		}),
+		el(
+			'ul',
+			{ class: 'bars', 'aria-labelledby': 'score-countries-title' },
+			...cBars,
+		),
+		genders.length
+			? el('h3', {
+					class: 'chart-title',
+					id: 'score-genders-title',
+					text: 'Gender',
+				})
+			: null,
+		genders.length
+			? el(
+					'ul',
+					{
+						class: 'bars',
+						'aria-labelledby': 'score-genders-title',
+					},
+					...gBars,
+				)
+			: null,
+	);
 }
 
 // score asks the model about one name and draws the answer.
@@ -65,8 +111,7 @@ export async function score(name) {
 		input.focus();
 		return;
 	}
-	if (running)
-		return;
+	if (running) return;
 	running = true;
 	const button = $('score-submit');
 	setBusy(button, true, 'Scoring…');
@@ -79,7 +124,13 @@ export async function score(name) {
 		if (aboutName) {
 			fieldError(input, err.message);
 		} else {
-			$('score-result').replaceChildren(el('p', { class: 'form-error', role: 'alert', text: err.message }));
+			$('score-result').replaceChildren(
+				el('p', {
+					class: 'form-error',
+					role: 'alert',
+					text: err.message,
+				}),
+			);
 		}
 	} finally {
 		running = false;

@@ -13,10 +13,8 @@ const listeners = new Set();
 
 function hint(on) {
 	try {
-		if (on)
-			localStorage.setItem(HINT_KEY, '1');
-		else
-			localStorage.removeItem(HINT_KEY);
+		if (on) localStorage.setItem(HINT_KEY, '1');
+		else localStorage.removeItem(HINT_KEY);
 	} catch {
 		// storage refused (private mode): /me is asked on every load
 	}
@@ -33,8 +31,7 @@ function hinted() {
 function set(next) {
 	user = next;
 	hint(Boolean(next));
-	for (const fn of listeners)
-		fn(user);
+	for (const fn of listeners) fn(user);
 }
 
 export function currentUser() {
@@ -51,16 +48,13 @@ export function onChange(fn) {
 // Errors other than 401 are thrown (the page shows them) and leave the
 // hint for the next load.
 export async function restore() {
-	if (!hinted())
-		return null;
+	if (!hinted()) return null;
 	try {
 		const r = await api('GET', '/me');
 		set(r.user || null);
 	} catch (e) {
-		if (e.status === 401)
-			set(null);
-		else
-			throw e;
+		if (e.status === 401) set(null);
+		else throw e;
 	}
 	return user;
 }
@@ -80,8 +74,7 @@ export async function logout() {
 	try {
 		await api('DELETE', '/session');
 	} catch (e) {
-		if (e.status !== 401)
-			throw e;
+		if (e.status !== 401) throw e;
 	}
 	set(null);
 }
@@ -103,8 +96,6 @@ export async function deleteAccount(password) {
 
 // expired is called when a call answered 401: the session is gone.
 export function expired() {
-	if (user)
-		set(null);
-	else
-		hint(false);
+	if (user) set(null);
+	else hint(false);
 }
