@@ -125,30 +125,21 @@ cmd=$(sed -n 's/^web: //p' "$app/Procfile")
 	bash -c "for f in .profile.d/*.sh; do . \"\$f\"; done; $cmd") \
 	>"$tmp/web.log" 2>&1 &
 web=$!
-up=0
-start=$SECONDS
-while [ $((SECONDS - start)) -lt 60 ] && kill -0 "$web" 2>/dev/null; do
-	if curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz"
-	then
-		up=1
-		break
-	fi
-	sleep 0.2
-done
-[ "$up" = 1 ] && ok "web answers /healthz on \$PORT within 60 s" ||
+# answers PATH SECONDS: 0 once the web dyno answers PATH with a 2xx;
+# 1 after SECONDS, or at once when the dyno died.
+answers() {
+	local end=$((SECONDS + $2))
+	while [ $SECONDS -lt $end ] && kill -0 "$web" 2>/dev/null; do
+		curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$port$1" &&
+			return 0
+		sleep 0.2
+	done
+	return 1
+}
+answers /healthz 60 && ok "web answers /healthz on \$PORT within 60 s" ||
 	not_ok "web answers /healthz on \$PORT within 60 s" \
 		"$(tail -20 "$tmp/web.log")"
-ready=0
-for i in $(seq 100); do
-	kill -0 "$web" 2>/dev/null || break
-	if curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$port/readyz"
-	then
-		ready=1
-		break
-	fi
-	sleep 0.2
-done
-[ "$ready" = 1 ] && ok "web answers /readyz: model and auth reachable" ||
+answers /readyz 20 && ok "web answers /readyz: model and auth reachable" ||
 	not_ok "web answers /readyz: model and auth reachable" \
 		"$(tail -20 "$tmp/web.log")"
 n=$(pgrep -s "$web" | wc -l)

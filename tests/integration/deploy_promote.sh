@@ -62,6 +62,17 @@ verdict() {
 		not_ok "$1" "rc=$rc $(cat "$tmp/out")"
 	fi
 }
+# refused WHAT PATTERN TARGET: promote TARGET must exit 1 with PATTERN in
+# its output and leave every remote's refs as they were.
+refused() {
+	local before
+	before=$(snapshot)
+	"$promote" "$3" >"$tmp/out" 2>&1
+	rc=$?
+	[ $rc -eq 1 ] && grep -q -- "$2" "$tmp/out" &&
+		[ "$before" = "$(snapshot)" ]
+	verdict "$1"
+}
 # snapshot prints every ref of the three bare repositories.
 snapshot() {
 	local r
@@ -120,24 +131,17 @@ verdict "production: origin main and heroku-production main are staging's"
 # 5. A dirty work tree is refused.
 commit_on dev feature.txt "feature 2"
 echo "local edit" >>app.txt
-before=$(snapshot)
-"$promote" staging >"$tmp/out" 2>&1
-rc=$?
-[ $rc -eq 1 ] && grep -q "uncommitted changes" "$tmp/out" &&
-	[ "$before" = "$(snapshot)" ]
-verdict "dirty work tree: refused, nothing pushed"
+refused "dirty work tree: refused, nothing pushed" "uncommitted changes" \
+	staging
 grep -q "local edit" app.txt && ok "the local edit is still there" ||
 	not_ok "the local edit is still there"
 git checkout --quiet -- app.txt
 
 # 6. Failing tests are refused.
 commit_on dev BROKEN "oops"
-before=$(snapshot)
-"$promote" staging >"$tmp/out" 2>&1
-rc=$?
-[ $rc -eq 1 ] && grep -q "BROKEN exists" "$tmp/out" &&
-	grep -q "tests failed" "$tmp/out" && [ "$before" = "$(snapshot)" ]
-verdict "failing tests: refused with the test's output, nothing pushed"
+refused "failing tests: refused, nothing pushed" "tests failed" staging
+grep -q "BROKEN exists" "$tmp/out" && ok "the test's own output is shown" ||
+	not_ok "the test's own output is shown" "$(cat "$tmp/out")"
 git checkout --quiet dev && git rm --quiet BROKEN &&
 	git commit --quiet -m "fix" && git push --quiet origin dev
 
@@ -160,24 +164,16 @@ verdict "clean merge: a merge commit with both changes, pushed to both"
 # 8. A merge with conflicts is refused.
 commit_on staging app.txt "staging's line"
 commit_on dev app.txt "dev's line"
-before=$(snapshot)
-"$promote" staging >"$tmp/out" 2>&1
-rc=$?
-[ $rc -eq 1 ] && grep -q "conflicts (in: app.txt" "$tmp/out" &&
-	[ "$before" = "$(snapshot)" ]
-verdict "conflicting merge: refused naming the file, nothing pushed"
+refused "conflicting merge: refused naming the file, nothing pushed" \
+	"conflicts (in: app.txt" staging
 [ -z "$(git status --porcelain)" ] && [ -z "$(git worktree list | sed 1d)" ] &&
 	ok "after the refusal the checkout is clean and no worktree is left" ||
 	not_ok "after the refusal the checkout is clean and no worktree is left"
 
 # 9. A missing Heroku remote is refused before anything happens.
-before=$(snapshot)
-PROMOTE_PRODUCTION_REMOTE=heroku-nowhere "$promote" production \
-	>"$tmp/out" 2>&1
-rc=$?
-[ $rc -eq 1 ] && grep -q "no git remote 'heroku-nowhere'" "$tmp/out" &&
-	[ "$before" = "$(snapshot)" ]
-verdict "missing Heroku remote: refused, named"
+PROMOTE_PRODUCTION_REMOTE=heroku-nowhere refused \
+	"missing Heroku remote: refused, named" \
+	"no git remote 'heroku-nowhere'" production
 
 # 10. A rejected Heroku push is reported as such (origin already moved).
 git fetch --quiet origin

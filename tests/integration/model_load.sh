@@ -14,6 +14,7 @@
 set -u
 root=${NAMEGEN_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$root/tests/lib/tap.sh"
+. "$root/tests/integration/model_helpers.bash"
 bin=${BIN:-$root/build/bin}
 cli=$bin/namegen-cli
 
@@ -28,26 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# test_model prints the model file the tests use: the committed default,
-# else a small one trained once per test run (as in model_worker.sh).
-test_model() {
-	local cache=${NAMEGEN_TEST_DIR:-$tmp}/model-test.model train
-	if [ -f "$root/data/default.model" ]; then
-		echo "$root/data/default.model"
-		return
-	fi
-	if [ ! -f "$cache" ]; then
-		train=$root/build/bin/namegen-train
-		[ -x "$train" ] || train=$bin/namegen-train
-		"$train" --hidden 64 --emb-char 16 --epochs 6 --seed 1 \
-			--countries "$root/data/countries.tsv" \
-			"$root/data/names.tsv" "$cache.tmp" >"$tmp/train.log" 2>&1 &&
-			mv "$cache.tmp" "$cache"
-	fi
-	echo "$cache"
-}
-
-model=$(test_model)
+model=$(model_test_model)
 [ -f "$model" ] || { not_ok "a model to test with" "$(tail -5 "$tmp/train.log")"; tap_done; exit 1; }
 export RPC_SECRET=model-load-test-secret-0123456789
 unset NAMEGEN_DEV
