@@ -210,6 +210,36 @@ async function focusVisible(page) {
 	});
 }
 
+// watchBusy records, from now on, the text an element shows whenever it
+// is aria-busy="true": a loading state can be shorter than any poll, but
+// a MutationObserver sees every change.
+async function watchBusy(page, selector) {
+	await page.evaluate((sel) => {
+		const target = document.querySelector(sel);
+		const seen = [];
+		const note = () => {
+			if (target.getAttribute('aria-busy') === 'true')
+				seen.push(target.textContent.replace(/\s+/g, ' ').trim());
+		};
+		const mo = new MutationObserver(note);
+		mo.observe(target, {
+			attributes: true,
+			attributeFilter: ['aria-busy'],
+			childList: true,
+			subtree: true,
+		});
+		window.busyWatch = { mo, seen };
+	}, selector);
+}
+
+// busySeen stops watchBusy and returns what the element showed while busy.
+async function busySeen(page) {
+	return page.evaluate(() => {
+		window.busyWatch.mo.disconnect();
+		return window.busyWatch.seen;
+	});
+}
+
 // unlabelled lists the visible controls that have no accessible name: an
 // input without a label or aria-label, a button without text or label.
 async function unlabelled(page) {
@@ -333,6 +363,7 @@ async function scenario(browser) {
 	);
 	await page.fill('#prefix', PREFIX);
 	await page.fill('#count', '8');
+	await watchBusy(page, '#gen-submit');
 	const [res] = await Promise.all([
 		page.waitForResponse(
 			(r) =>
@@ -353,6 +384,12 @@ async function scenario(browser) {
 		{ timeout: WAIT_MS },
 	);
 	const got = await names(page);
+	const genBusy = await busySeen(page);
+	check(
+		genBusy.some((t) => t.includes('Generating')),
+		'while names are generated, the button shows a loading state',
+		JSON.stringify(genBusy),
+	);
 	check(
 		got.length > 0 && got.every((x) => x.startsWith(PREFIX)),
 		`every generated name starts with "${PREFIX}"`,
@@ -820,18 +857,26 @@ async function slowModel(browser) {
 		first,
 	);
 	expectFailure(504, '/api/v1/meta');
+	await watchBusy(page, '#country-list');
 	const [res] = await Promise.all([
 		page.waitForResponse((r) => r.url() === `${ORIGIN}/api/v1/meta`, {
 			timeout: WAIT_MS,
 		}),
 		page.click('#country-list button'),
 	]);
+
 	await page.waitForSelector('#country-list .form-error', { timeout: WAIT_MS });
 	const again = await errorText();
+	const busy = await busySeen(page);
 	check(
 		res.status() === 504 && /took too long/.test(again),
 		'"Try again" asks again and shows the same clear message',
 		`${res.status()}: ${again}`,
+	);
+	check(
+		busy.some((t) => t.includes('Loading countries')),
+		'while it waits, the list shows that it is loading (aria-busy)',
+		JSON.stringify(busy),
 	);
 	await shot(page, 'model-too-slow');
 	allowed = [];

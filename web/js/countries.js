@@ -190,6 +190,20 @@ export function setCountries(list, preselect) {
 	else changed();
 }
 
+// countryListLoading shows the list's loading state again (a retry).
+export function countryListLoading() {
+	const list = $('country-list');
+	list.setAttribute('aria-busy', 'true');
+	list.replaceChildren(
+		el(
+			'p',
+			{ class: 'loading-line' },
+			el('span', { class: 'spinner', 'aria-hidden': 'true' }),
+			'Loading countries…',
+		),
+	);
+}
+
 export function countryListError(message, retry) {
 	const list = $('country-list');
 	list.removeAttribute('aria-busy');

@@ -4,7 +4,7 @@
 
 import { api } from './api.js';
 import { setBusy } from './dom.js';
-import { countryListError, setCountries } from './countries.js';
+import { countryListError, countryListLoading, setCountries } from './countries.js';
 import { setupDialog } from './dialogs.js';
 import * as favorites from './favorites.js';
 import * as generate from './generate.js';
@@ -228,8 +228,7 @@ function setupDialogs() {
 }
 
 async function loadMeta() {
-	const list = $('country-list');
-	list.setAttribute('aria-busy', 'true');
+	countryListLoading();
 	try {
 		const meta = await api('GET', '/meta');
 		setCountries(
