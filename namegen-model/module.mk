@@ -53,3 +53,16 @@ PROGRAMS += $(BUILD)/bin/namegen-model
 $(BUILD)/bin/namegen-model: $(BUILD)/namegen-model/main.o $(LIBMODEL) \
 		$(LIBCOMMON) $(LIBPROTO)
 	$(link)
+
+# make bench-model: the worker under 1, 8, 64 and 256 clients beside the
+# sgemm ceiling of the model's step (tests/bench/bench_model.sh).
+BENCHES += $(BUILD)/bench/bench_model_ceiling
+
+$(BUILD)/bench/bench_model_ceiling: \
+		$(BUILD)/tests/bench/bench_model_ceiling.o $(LIBMODEL)
+	$(link)
+
+.PHONY: bench-model
+bench-model: $(BUILD)/bin/namegen-model $(BUILD)/bin/namegen-cli \
+		$(BUILD)/bin/namegen-train $(BUILD)/bench/bench_model_ceiling
+	BUILD=$(BUILD) tests/bench/bench_model.sh

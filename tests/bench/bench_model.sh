@@ -1,0 +1,108 @@
+#!/bin/bash
+# bench_model.sh - make bench-model: the model worker under load.
+#
+# Starts namegen-model on an ipc socket, loads it with namegen-cli bench at
+# 1, 8, 64 and 256 concurrent clients, each asking for 10 names of one
+# country per call, and prints a table: names/s, calls/s, p50/p99 latency,
+# and beside them the ceiling that this machine's cblas_sgemm allows for
+# the model's FLOPs per generated name, measured in the same run by
+# bench_model_ceiling at the batch that load can form (clients x 10
+# sequences, at most MODEL_BATCH_MAX), with 1 and 2 OpenBLAS threads.
+# Last, the worker's memory (RSS) during the 256-client run.
+#
+# Environment: BUILD (build), MODEL_PATH (data/default.model; without it,
+# a stand-in with the default model's sizes is trained for 1 epoch),
+# BENCH_SECONDS per load level (5), MODEL_BATCH_MAX (256), and any other
+# namegen-model variable (MODEL_BLAS_THREADS, ...).
+set -u
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${BUILD:-build}
+bin=$root/$build/bin
+seconds=${BENCH_SECONDS:-5}
+batch_max=${MODEL_BATCH_MAX:-256}
+tmp=$(mktemp -d /tmp/namegen-bench-model.XXXXXX)
+worker_pid=
+cleanup() {
+	[ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null &&
+		wait "$worker_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+model=${MODEL_PATH:-$root/data/default.model}
+if [ ! -f "$model" ]; then
+	echo "# $model is missing: training a stand-in with the default" \
+		"sizes for 1 epoch (throughput depends on the sizes, not the" \
+		"weights; names run a little longer than the default model's)"
+	"$bin/namegen-train" --epochs 1 --seed 1 \
+		--countries "$root/data/countries.tsv" \
+		"$root/data/names.tsv" "$tmp/bench.model" >"$tmp/train.log" 2>&1 ||
+		{ tail -5 "$tmp/train.log"; exit 1; }
+	model=$tmp/bench.model
+fi
+
+export NAMEGEN_DEV=1 MODEL_RPC_URL=ipc://$tmp/model.ipc
+unset RPC_SECRET
+MODEL_PATH=$model MODEL_BATCH_MAX=$batch_max "$bin/namegen-model" \
+	>"$tmp/worker.log" 2>&1 &
+worker_pid=$!
+for _ in $(seq 100); do
+	"$bin/namegen-cli" model meta >/dev/null 2>&1 && break
+	sleep 0.1
+done
+grep -m1 'msg=serving' "$tmp/worker.log" | sed 's/^.*msg=serving /# worker: /'
+
+# field NAME LINE prints NAME's value from a logfmt line.
+field() { printf '%s\n' "$2" | sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p"; }
+
+declare -A line
+rss_kb=0
+for c in 1 8 64 256; do
+	if [ "$c" = 256 ]; then
+		(sleep $((seconds / 2 + 1)); grep VmRSS "/proc/$worker_pid/status" |
+			awk '{print $2}' >"$tmp/rss") &
+	fi
+	line[$c]=$("$bin/namegen-cli" bench --clients "$c" --duration "$seconds" \
+		--warmup 1 -n 10 --country DE 2>"$tmp/bench.err")
+	[ -s "$tmp/bench.err" ] && sed 's/^/# /' "$tmp/bench.err"
+done
+wait
+rss_kb=$(cat "$tmp/rss" 2>/dev/null || echo 0)
+hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$worker_pid/status")
+
+# The sgemm ceiling at each load's batch, in the same run.
+batches=""
+for c in 1 8 64 256; do
+	b=$((c * 10 < batch_max ? c * 10 : batch_max))
+	batches="$batches $b"
+done
+"$bin/../bench/bench_model_ceiling" "$model" $(echo "$batches" | tr ' ' '\n' |
+	sort -un) >"$tmp/ceiling" || exit 1
+head -1 "$tmp/ceiling" | sed 's/^.*flops_per_token=/# model: flops_per_token=/'
+
+printf '\n%8s %10s %9s %8s %8s %6s %7s %12s %12s %8s\n' clients names/s \
+	calls/s p50_ms p99_ms batch chars ceiling_1t ceiling_2t of_2t
+for c in 1 8 64 256; do
+	l=${line[$c]}
+	b=$((c * 10 < batch_max ? c * 10 : batch_max))
+	nps=$(field names_per_s "$l")
+	cpn=$(field chars_per_name "$l")
+	g1=$(sed -n "s/^batch=$b threads=1 gflops=\\([^ ]*\\) .*/\\1/p" "$tmp/ceiling")
+	g2=$(sed -n "s/^batch=$b threads=2 gflops=\\([^ ]*\\) .*/\\1/p" "$tmp/ceiling")
+	fpt=$(sed -n "s/^batch=$b threads=1 .*flops_per_token=\\([0-9]*\\).*/\\1/p" "$tmp/ceiling")
+	awk -v c="$c" -v nps="$nps" -v cps="$(field calls_per_s "$l")" \
+		-v p50="$(field p50_ms "$l")" -v p99="$(field p99_ms "$l")" \
+		-v b="$b" -v cpn="$cpn" -v g1="$g1" -v g2="$g2" -v fpt="$fpt" \
+		'BEGIN {
+			per_name = fpt * (cpn + 1)
+			c1 = g1 * 1e9 / per_name; c2 = g2 * 1e9 / per_name
+			printf "%8d %10.0f %9.0f %8.2f %8.2f %6d %7.2f %12.0f %12.0f %7.0f%%\n",
+				c, nps, cps, p50, p99, b, cpn, c1, c2, 100 * nps / c2
+		}'
+done
+printf '\nworker RSS during the 256-client run: %d kB (peak %d kB)\n' \
+	"$rss_kb" "$hwm_kb"
+kill -TERM "$worker_pid"
+wait "$worker_pid"
+worker_pid=
+sed -n 's/^.*msg=stopped /# worker at exit: /p' "$tmp/worker.log"
