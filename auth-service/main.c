@@ -33,7 +33,7 @@ struct main_cfg {
 	uint8_t key[RPC_KEY_BYTES];
 	bool have_key;
 	long threads, contexts, hash_threads, hash_queue;
-	long db_pool, redis_pool, connect_ms, statement_ms;
+	long db_pool, redis_pool, redis_pipes, connect_ms, statement_ms;
 	long session_ttl, session_max_age, sessions_max;
 	long opslimit, memlimit_kib;
 	long fails_email, fails_addr, fail_window;
@@ -75,6 +75,8 @@ static void main_read_config(struct main_cfg *c, bool migrate_only)
 	c->hash_queue = config_int(&cfg, "AUTH_HASH_QUEUE", 256, 1, 65536);
 	c->db_pool = config_int(&cfg, "AUTH_DB_POOL", 5, 1, 100);
 	c->redis_pool = config_int(&cfg, "AUTH_REDIS_POOL", 16, 1, 256);
+	c->redis_pipes = config_int(&cfg, "AUTH_REDIS_PIPELINES", 2, 1,
+				    AUTH_REDIS_PIPES_MAX);
 	c->session_ttl = config_int(&cfg, "SESSION_TTL", 1209600, 1, 31536000);
 	c->session_max_age =
 	    config_int(&cfg, "SESSION_MAX_AGE", 2592000, 1, 315360000);
@@ -222,6 +224,7 @@ static int main_serve(const struct main_cfg *c)
 	    .pool_size = (int)c->redis_pool,
 	    .connect_timeout_ms = (int)c->connect_ms,
 	    .io_timeout_ms = (int)c->statement_ms,
+	    .pipelines = (int)c->redis_pipes,
 	};
 	struct rpc_server_opts so = {0};
 	struct rpc_server *srv = NULL;

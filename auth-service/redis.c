@@ -47,6 +47,13 @@ struct redis_job {
 
 #define REDIS_BATCH_MAX 256 /* commands written in one go */
 
+struct redis_pipe {
+	struct auth_redis *r;
+	pthread_t thread;
+	bool running;
+	struct redis_conn conn;
+};
+
 struct auth_redis {
 	struct config_url url;
 	bool tls;
@@ -62,13 +69,14 @@ struct auth_redis {
 	struct redis_conn *free_list;
 	int64_t down_until; /* monotonic ms; fail fast before it */
 
-	/* The pipeline thread and its queue, under lock. */
-	pthread_t pipe_thread;
+	/* The pipeline threads, each with its connection, and the queue
+	 * they share, under lock. */
+	struct redis_pipe pipes[AUTH_REDIS_PIPES_MAX];
+	int npipes;
 	bool pipe_started, pipe_stopping;
 	pthread_cond_t pipe_cv;
 	struct redis_job *qhead, *qtail;
 	int qlen;
-	struct redis_conn pipe_conn;
 };
 
 static int64_t redis_mono_ms(void)
@@ -545,7 +553,13 @@ int auth_redis_open(struct auth_redis **out,
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->freed, NULL);
 	pthread_cond_init(&r->pipe_cv, NULL);
-	r->pipe_conn.fd = -1;
+	for (i = 0; i < AUTH_REDIS_PIPES_MAX; i++) {
+		r->pipes[i].r = r;
+		r->pipes[i].conn.fd = -1;
+	}
+	r->npipes = opts->pipelines > 0 ? opts->pipelines : 2;
+	if (r->npipes > AUTH_REDIS_PIPES_MAX)
+		r->npipes = AUTH_REDIS_PIPES_MAX;
 	if (config_parse_url(opts->url ? opts->url : "", &r->url, sub,
 			     sizeof(sub)) < 0) {
 		snprintf(err, errlen, "REDIS_URL: %s", sub);
@@ -607,14 +621,17 @@ fail:
 void auth_redis_stop_pipeline(struct auth_redis *r)
 {
 	struct redis_job *j;
+	int i;
 
 	pthread_mutex_lock(&r->lock);
 	r->pipe_stopping = true;
 	pthread_cond_broadcast(&r->pipe_cv);
 	pthread_mutex_unlock(&r->lock);
-	if (r->pipe_started)
-		pthread_join(r->pipe_thread, NULL);
-	r->pipe_started = false;
+	for (i = 0; i < r->npipes; i++)
+		if (r->pipes[i].running) {
+			pthread_join(r->pipes[i].thread, NULL);
+			r->pipes[i].running = false;
+		}
 	pthread_mutex_lock(&r->lock);
 	j = r->qhead;
 	r->qhead = r->qtail = NULL;
@@ -628,7 +645,8 @@ void auth_redis_stop_pipeline(struct auth_redis *r)
 		free(j);
 		j = next;
 	}
-	redis_conn_close(&r->pipe_conn);
+	for (i = 0; i < r->npipes; i++)
+		redis_conn_close(&r->pipes[i].conn);
 }
 
 void auth_redis_close(struct auth_redis *r)
@@ -733,9 +751,10 @@ out:
 
 /* pipe_run writes a batch in one go and hands each reply to its job;
  * on failure every job of the batch gets the error. */
-static void pipe_run(struct auth_redis *r, struct redis_job **batch, int n)
+static void pipe_run(struct redis_pipe *pipe, struct redis_job **batch, int n)
 {
-	struct redis_conn *c = &r->pipe_conn;
+	struct auth_redis *r = pipe->r;
+	struct redis_conn *c = &pipe->conn;
 	redisReply *replies[REDIS_BATCH_MAX];
 	char err[256], *out = NULL;
 	size_t outlen = 0, off = 0;
@@ -781,7 +800,8 @@ out:
 
 static void *pipe_main(void *arg)
 {
-	struct auth_redis *r = arg;
+	struct redis_pipe *pipe = arg;
+	struct auth_redis *r = pipe->r;
 	struct redis_job *batch[REDIS_BATCH_MAX];
 
 	for (;;) {
@@ -803,7 +823,7 @@ static void *pipe_main(void *arg)
 			r->qtail = NULL;
 		pthread_mutex_unlock(&r->lock);
 
-		pipe_run(r, batch, n);
+		pipe_run(pipe, batch, n);
 		for (i = 0; i < n; i++) {
 			redisFreeCommand(batch[i]->cmd);
 			free(batch[i]);
@@ -817,7 +837,7 @@ int auth_redis_submit(struct auth_redis *r, const struct auth_redis_cmd *cmd,
 {
 	const char *argv[AUTH_REDIS_ARGS_MAX];
 	struct redis_job *j;
-	int n, rc = -1;
+	int n, i, rc = -1;
 
 	j = calloc(1, sizeof(*j));
 	if (!j) {
@@ -849,7 +869,13 @@ int auth_redis_submit(struct auth_redis *r, const struct auth_redis_cmd *cmd,
 		goto out;
 	}
 	if (!r->pipe_started) {
-		if (pthread_create(&r->pipe_thread, NULL, pipe_main, r) != 0) {
+		for (i = 0; i < r->npipes; i++) {
+			if (pthread_create(&r->pipes[i].thread, NULL,
+					   pipe_main, &r->pipes[i]) != 0)
+				break;
+			r->pipes[i].running = true;
+		}
+		if (i == 0) {
 			snprintf(err, errlen, "cannot start a thread");
 			goto out;
 		}

@@ -31,7 +31,10 @@ struct auth_redis_opts {
 	int pool_size;		/* connections; 0 = 8 */
 	int connect_timeout_ms; /* 0 = 2000 */
 	int io_timeout_ms;	/* cap on one pipeline; 0 = 3000 */
+	int pipelines;		/* threads of auth_redis_submit; 0 = 2 */
 };
+
+#define AUTH_REDIS_PIPES_MAX 8
 
 /* One command: argv[i] is len[i] bytes (binary-safe). */
 struct auth_redis_cmd {
@@ -76,9 +79,10 @@ int auth_redis_exec(struct auth_redis *r, const struct auth_redis_cmd *cmds,
  * Redis could not be reached in time. It must not block. */
 typedef void (*auth_redis_cb)(void *arg, redisReply *reply, const char *err);
 
-/* auth_redis_submit queues one command for the pipeline thread, which
- * writes everything queued in one go on its own connection and reads the
- * replies in order: many callers share one round trip. For commands that
+/* auth_redis_submit queues one command for the pipeline threads; each
+ * takes whatever is queued, writes it in one go on its own connection
+ * and reads the replies in order: many callers share one round trip, and
+ * the callbacks of one batch run on one thread. For commands that
  * are safe to send twice (a connection found closed at the first write is
  * retried once). Returns 0 (cb will run exactly once), or -1 with a
  * sentence in err when the queue (AUTH_REDIS_QUEUE_MAX) is full or the
