@@ -673,7 +673,66 @@ async function scenario(browser) {
 		`${firstItem} ${f.what}; after Escape: ${back}`,
 	);
 
-	// 11. Change the password: a wrong current one is refused next to
+	// 11. A phone-sized screen, logged in: nothing scrolls sideways, with
+	// names and a score shown, the account menu open, or a dialog.
+	const phone = await context.newPage();
+	phone.on('console', onConsole);
+	phone.on('pageerror', (e) =>
+		consoleErrors.push(`uncaught (phone): ${e.message}`),
+	);
+	await phone.setViewportSize({ width: 360, height: 740 });
+	await phone.goto(`${BASE}/`, { waitUntil: 'domcontentloaded' });
+	await loaded(phone);
+	await loggedIn(phone, USER.username);
+	const wide = [];
+	const measure = async (what) => {
+		const w = await noHorizontalScroll(phone);
+		if (w.scroll > w.client) wide.push(`${what}: ${w.scroll} > ${w.client}`);
+	};
+	const inside = async (what, selector) => {
+		const box = await phone.locator(selector).boundingBox();
+		if (!box || box.x < 0 || box.x + box.width > 360)
+			wide.push(`${what} box ${JSON.stringify(box)}`);
+	};
+	await measure('start');
+	if (await phone.locator('#btn-clear').isVisible())
+		await phone.click('#btn-clear');
+	await phone.check('#country-list input[value="IT"]');
+	await phone.check('#country-list input[value="SE"]');
+	await phone.click('#gen-submit');
+	await phone.waitForFunction(
+		() =>
+			document.querySelectorAll('#results .name-row').length > 0 &&
+			!document.getElementById('gen-submit').hasAttribute('aria-busy'),
+		null,
+		{ timeout: WAIT_MS },
+	);
+	await phone.click('#results .name-row:nth-child(1) .why');
+	await phone.waitForSelector('#score-result .bars', { timeout: WAIT_MS });
+	await measure('names and score');
+	await shot(phone, 'phone');
+	await phone.evaluate(() => window.scrollTo(0, 0));
+	await phone.click('#btn-account');
+	await phone.waitForSelector('#account-actions:not([hidden])', {
+		timeout: WAIT_MS,
+	});
+	await measure('account menu');
+	await inside('account menu', '#account-actions');
+	await shot(phone, 'phone-menu');
+	await phone.click('#btn-password');
+	await phone.waitForSelector('#dlg-password[open]', { timeout: WAIT_MS });
+	await measure('dialog');
+	await inside('dialog', '#dlg-password');
+	await shot(phone, 'phone-dialog');
+	await phone.click('#dlg-password [data-cancel]');
+	check(
+		!wide.length,
+		'a 360 px wide screen needs no horizontal scrolling (names, score, menu, dialog)',
+		wide.join('; '),
+	);
+	await phone.close();
+
+	// 12. Change the password: a wrong current one is refused next to
 	// its field; the new one works for the next login.
 	await account(page, 'btn-password');
 	await page.fill('#password-old', 'not the password');
@@ -700,7 +759,7 @@ async function scenario(browser) {
 	await loggedIn(page, USER.username);
 	ok('after changing the password, the new one logs in');
 
-	// 12. Delete the account: logged out, and the login is refused.
+	// 13. Delete the account: logged out, and the login is refused.
 	await account(page, 'btn-delete');
 	await page.fill('#delete-password', NEW_PASSWORD);
 	await submitDialog(page, 'dlg-delete');
@@ -714,7 +773,7 @@ async function scenario(browser) {
 	const goneErr = await fieldErrorText(page, 'login-password');
 	check(/wrong/i.test(goneErr), 'a deleted account cannot log in', goneErr);
 
-	// 13. 429: too many failed logins for one email.
+	// 14. 429: too many failed logins for one email.
 	const other = `nobody-${run}@example.org`;
 	await page.fill('#login-email', other);
 	let limited = '';
@@ -746,50 +805,6 @@ async function scenario(browser) {
 	);
 	await shot(page, 'rate-limited');
 	await page.click('#dlg-login [data-cancel]');
-
-	// 14. A phone-sized screen: no horizontal scrolling, in any state.
-	const phone = await context.newPage();
-	phone.on('console', onConsole);
-	phone.on('pageerror', (e) =>
-		consoleErrors.push(`uncaught (phone): ${e.message}`),
-	);
-	await phone.setViewportSize({ width: 360, height: 740 });
-	await phone.goto(`${BASE}/`, { waitUntil: 'domcontentloaded' });
-	await loaded(phone);
-	const wide = [];
-	let s = await noHorizontalScroll(phone);
-	if (s.scroll > s.client) wide.push(`start ${s.scroll}>${s.client}`);
-	if (await phone.locator('#btn-clear').isVisible())
-		await phone.click('#btn-clear');
-	await phone.check('#country-list input[value="IT"]');
-	await phone.check('#country-list input[value="SE"]');
-	await phone.click('#gen-submit');
-	await phone.waitForFunction(
-		() =>
-			document.querySelectorAll('#results .name-row').length > 0 &&
-			!document.getElementById('gen-submit').hasAttribute('aria-busy'),
-		null,
-		{ timeout: WAIT_MS },
-	);
-	await phone.click('#results .name-row:nth-child(1) .why');
-	await phone.waitForSelector('#score-result .bars', { timeout: WAIT_MS });
-	s = await noHorizontalScroll(phone);
-	if (s.scroll > s.client) wide.push(`names ${s.scroll}>${s.client}`);
-	await shot(phone, 'phone');
-	await phone.click('#btn-register');
-	s = await noHorizontalScroll(phone);
-	if (s.scroll > s.client) wide.push(`dialog ${s.scroll}>${s.client}`);
-	const dlg = await phone.locator('#dlg-register').boundingBox();
-	if (!dlg || dlg.x < 0 || dlg.x + dlg.width > 360)
-		wide.push(`dialog box ${JSON.stringify(dlg)}`);
-	await shot(phone, 'phone-dialog');
-	await phone.click('#dlg-register [data-cancel]');
-	check(
-		!wide.length,
-		'a 360 px wide screen needs no horizontal scrolling (start, names, dialog)',
-		wide.join('; '),
-	);
-	await phone.close();
 
 	// 15. 503: the model worker stops; Generate says so clearly.
 	if (MODEL_PID > 0) {
