@@ -651,6 +651,23 @@ async function scenario(browser) {
 	await loggedIn(page, USER.username);
 	await waitFavorites(page, [like1]);
 	ok('logging in again finds the favorite that was kept');
+	const focusKept = await page
+		.waitForFunction(
+			() => document.activeElement.id === 'btn-account',
+			null,
+			{
+				timeout: WAIT_MS,
+			},
+		)
+		.then(
+			() => true,
+			() => false,
+		);
+	check(
+		focusKept,
+		'after logging in, the keyboard focus is on the account menu, not lost',
+		await page.evaluate(() => document.activeElement.outerHTML.slice(0, 80)),
+	);
 	await page.focus('#btn-account');
 	await page.keyboard.press('Enter');
 	await page.waitForSelector('#account-actions:not([hidden])', {

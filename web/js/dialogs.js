@@ -154,6 +154,17 @@ export function setupDialog(id, spec) {
 	form.querySelector('[data-cancel]').addEventListener('click', () => d.close());
 	dialog.addEventListener('close', () => {
 		if (spec.onClose) spec.onClose(submitted);
+		// The browser gives focus back to what opened the dialog; when
+		// that is gone (the login button once logged in), the keyboard
+		// would be lost at the top of the page.
+		setTimeout(() => {
+			const a = document.activeElement;
+			if (
+				spec.focusAfter &&
+				(!a || a === document.body || a.closest('[hidden]'))
+			)
+				spec.focusAfter();
+		}, 0);
 	});
 	const sw = form.querySelector('[data-switch]');
 	if (sw) {

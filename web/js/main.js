@@ -137,6 +137,11 @@ function onWhy(name) {
 
 const dialogs = {};
 
+// focusAccount puts the keyboard on the account control that is shown.
+function focusAccount() {
+	$(session.currentUser() ? 'btn-account' : 'btn-login').focus();
+}
+
 function setupDialogs() {
 	const dropPending = (kept) => {
 		if (!kept) pending = null;
@@ -150,6 +155,7 @@ function setupDialogs() {
 			await keepPending();
 		},
 		onClose: dropPending,
+		focusAfter: focusAccount,
 	});
 	dialogs.register = setupDialog('dlg-register', {
 		busyText: 'Creating…',
@@ -177,6 +183,7 @@ function setupDialogs() {
 			await keepPending();
 		},
 		onClose: dropPending,
+		focusAfter: focusAccount,
 	});
 	dialogs.password = setupDialog('dlg-password', {
 		busyText: 'Changing…',
@@ -193,6 +200,7 @@ function setupDialogs() {
 					: 'Password changed.',
 			);
 		},
+		focusAfter: focusAccount,
 	});
 	dialogs.remove = setupDialog('dlg-delete', {
 		busyText: 'Deleting…',
@@ -201,6 +209,7 @@ function setupDialogs() {
 			await session.deleteAccount(v.password);
 			notice('Your account and its favorites are deleted.');
 		},
+		focusAfter: focusAccount,
 	});
 
 	$('btn-login').addEventListener('click', () => dialogs.login.open());
