@@ -30,7 +30,7 @@ $(GATEWAY_TEST_WORKER): $(BUILD)/tests/gateway_test_worker.o \
 
 .PHONY: bench-http
 bench-http: $(BUILD)/bin/gateway $(BUILD)/bin/namegen-model \
-	    $(BUILD)/bin/auth-service
+	    $(BUILD)/bin/auth-service $(BUILD)/bin/namegen-cli
 	@bash tests/bench/bench_http.sh
 
 # Many concurrent clients checking every answer (tests/gateway_load.c).

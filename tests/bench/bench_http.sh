@@ -13,7 +13,9 @@
 #   me             GET /api/v1/me with the cookie (one auth call)
 #   meta           GET /api/v1/meta (one model call)
 #   names          POST /api/v1/names, 10 names a request
-# and prints one table (requests/s, p50, p99, non-2xx), the ratios the
+# then the model worker alone with namegen-cli bench (64 clients, 10
+# names a call, straight over RPC) for the names/s the gateway should
+# pass through, and prints one table (requests/s, p50, p99, non-2xx), the ratios the
 # targets are about, and the resident memory of the three processes
 # afterwards. Everything it starts is stopped on exit, by PID.
 set -u
@@ -146,6 +148,12 @@ for c in $conns; do
 done
 echo
 
+# the model worker alone, at the same concurrency and the same request,
+# straight over RPC: what names/s through the gateway is compared with
+model_alone=$("$BUILD/bin/namegen-cli" bench --url "$MODEL_RPC_URL" \
+	--clients 64 --duration "$secs" --count 10 --country "$country" 2>&1 |
+	sed -n 's/.*names_per_s=\([0-9.]*\).*/\1/p' | cut -d. -f1)
+
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 g=$(rss "$gw_pid")
 a=$(rss "$auth_pid")
@@ -153,11 +161,15 @@ m=$(rss "$model_pid")
 total=$(((g + a + m) / 1024))
 if [[ " $conns " == *" 64 "* ]]; then
 	awk -v h="$rps_healthz_64" -v me="$rps_me_64" -v n="$rps_nginx_64" \
-		-v names="$rps_names_64" 'BEGIN {
+		-v names="$rps_names_64" -v alone="${model_alone:-0}" 'BEGIN {
 		if (n == 0) n = 1
 		printf "at 64 connections: healthz %.0f%% of nginx (target 60%%), ", 100 * h / n
-		printf "me %.0f%% of nginx (target 30%%), ", 100 * me / n
-		printf "names %.0f names/s (compare with make bench-model)\n", names * 10
+		printf "me %.0f%% of nginx (target 30%%),\n", 100 * me / n
+		share = alone > 0 ? 100 * names * 10 / alone : 0
+		fmt = "  names through the gateway %.0f names/s; the model worker"
+		fmt = fmt " alone (namegen-cli bench, 64 clients) %.0f names/s:"
+		fmt = fmt " %.0f%% (target 80%%)\n"
+		printf fmt, names * 10, alone, share
 	}'
 fi
 echo "resident memory after the run: gateway $((g / 1024)) MiB, auth-service" \
