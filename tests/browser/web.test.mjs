@@ -240,6 +240,39 @@ async function busySeen(page) {
 	});
 }
 
+// brokenRefs lists ids used twice, and references (for, aria-controls,
+// aria-describedby, aria-labelledby) to ids that are not in the page.
+async function brokenRefs(page) {
+	return page.evaluate(() => {
+		const bad = [];
+		const seen = new Set();
+		for (const e of document.querySelectorAll('[id]')) {
+			if (seen.has(e.id)) bad.push(`id "${e.id}" used twice`);
+			seen.add(e.id);
+		}
+		const attrs = [
+			'for',
+			'aria-controls',
+			'aria-describedby',
+			'aria-labelledby',
+		];
+		for (const a of attrs) {
+			for (const e of document.querySelectorAll(`[${a}]`)) {
+				for (const id of e
+					.getAttribute(a)
+					.split(/\s+/)
+					.filter(Boolean)) {
+					if (!document.getElementById(id))
+						bad.push(
+							`${a}="${id}" on <${e.tagName.toLowerCase()}>`,
+						);
+				}
+			}
+		}
+		return bad;
+	});
+}
+
 // unlabelled lists the visible controls that have no accessible name: an
 // input without a label or aria-label, a button without text or label.
 async function unlabelled(page) {
@@ -307,6 +340,12 @@ async function scenario(browser) {
 	await shot(page, 'start');
 	let bad = await unlabelled(page);
 	check(!bad.length, 'every control on the page has a label', bad.join('\n'));
+	bad = await brokenRefs(page);
+	check(
+		!bad.length,
+		'ids are unique and every label and ARIA reference points to one',
+		bad.join('\n'),
+	);
 
 	// 2. Keyboard: the skip link, then every stop shows a focus ring.
 	await page.keyboard.press('Tab');
@@ -470,6 +509,12 @@ async function scenario(browser) {
 		`${bars} | ${gbars}`,
 	);
 	await shot(page, 'score');
+	bad = await brokenRefs(page);
+	check(
+		!bad.length,
+		'with names and a score drawn, ids stay unique and references resolve',
+		bad.join('\n'),
+	);
 
 	// 5. Register: an error from the API shows under its field, then the
 	// account is made and the page shows who is logged in.
