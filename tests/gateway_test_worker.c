@@ -13,6 +13,8 @@
  *   internal   fails INTERNAL with a message full of internals
  *   exhausted  fails RESOURCE_EXHAUSTED with retry after 7 s
  *   invalid    fails INVALID_ARGUMENT with a user-facing message
+ *   notfound   fails NOT_FOUND with a user-facing message
+ *   denied     fails PERMISSION_DENIED with a user-facing message
  * Meta answers after the delay; Score answers at once, so that a test can
  * see the worker is up whatever its mode. Stops on SIGTERM. */
 #include <signal.h>
@@ -61,6 +63,14 @@ static void tw_generate(Namegen__V1__ModelService_Service *svc,
 	if (strcmp(mode, "exhausted") == 0) {
 		rpc_call_set_retry_after(call, 7);
 		rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED, "slow down");
+		return;
+	}
+	if (strcmp(mode, "notfound") == 0) {
+		rpc_call_fail(call, RPC_NOT_FOUND, "no such name");
+		return;
+	}
+	if (strcmp(mode, "denied") == 0) {
+		rpc_call_fail(call, RPC_PERMISSION_DENIED, "not yours");
 		return;
 	}
 	if (strcmp(mode, "invalid") == 0) {

@@ -75,6 +75,15 @@ req POST /api/v1/names '{"countries":["DE"]}'
 expect "a refusal is a 400 with the worker's message" 400 \
 	'"code":"invalid_argument"' 'country XX is not known'
 
+model_mode GW_TEST_MODE=notfound || not_ok "restart: notfound"
+req POST /api/v1/names '{"countries":["DE"]}'
+expect "NOT_FOUND is a 404 with the worker's message" 404 \
+	'"code":"not_found"' 'no such name'
+model_mode GW_TEST_MODE=denied || not_ok "restart: denied"
+req POST /api/v1/names '{"countries":["DE"]}'
+expect "PERMISSION_DENIED is a 403 with the worker's message" 403 \
+	'"code":"permission_denied"' 'not yours'
+
 # ---------------------------------------------------- a worker too slow
 model_mode GW_TEST_MODE=echo GW_TEST_DELAY_MS=4000 || not_ok "restart: slow"
 t0=$(date +%s%N)
