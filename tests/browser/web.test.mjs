@@ -456,13 +456,22 @@ async function scenario(browser) {
 		generated.reply.names.every(
 			(x, i) => badges[i] === (x.in_training_data ? 'known' : 'new'),
 		);
+	// "1 in N" is exp(-log_prob) to two significant digits
+	const oddsOk =
+		generated &&
+		generated.reply.names.every((x, i) => {
+			const m = /^likelihood 1 in ([\d,]+)$/.exec(odds[i] || '');
+			if (!m)
+				return /^likelihood (almost certain|less than 1 in a trillion)$/.test(
+					odds[i] || '',
+				);
+			const want = Math.exp(-x.log_prob);
+			const shown = Number(m[1].replace(/,/g, ''));
+			return Math.abs(shown - want) <= Math.max(0.06 * want, 0.5);
+		});
 	check(
-		knownOk &&
-			odds.length === got.length &&
-			odds.every((o) =>
-				/^1 in [\d,]+$|almost certain|trillion/.test(o),
-			),
-		'each name shows how likely it is and whether it is known',
+		knownOk && oddsOk && odds.length === got.length,
+		'each name shows how likely it is (from its log-probability) and whether it is known',
 		`${badges} / ${odds}`,
 	);
 	await shot(page, 'names');

@@ -184,7 +184,7 @@ function render(req, reply) {
 		const li = el(
 			'li',
 			{ class: 'name-row' },
-			el('span', { class: 'name-text', lang: '', text: f.name }),
+			el('span', { class: 'name-text', text: f.name }),
 			el('span', {
 				class: known ? 'badge known' : 'badge new',
 				title: known
@@ -199,7 +199,15 @@ function render(req, reply) {
 					title: `log-probability ${lp.toFixed(2)}`,
 				},
 				meter,
-				el('span', { class: 'odds-text', text: oneIn(lp) }),
+				el(
+					'span',
+					{ class: 'odds-text' },
+					el('span', {
+						class: 'sr-only',
+						text: 'likelihood ',
+					}),
+					oneIn(lp),
+				),
 			),
 			el(
 				'span',
