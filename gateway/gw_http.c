@@ -226,8 +226,9 @@ static void begin(struct gw_req *r, const char *url)
 	client_address(r);
 	session_token(r);
 	r->origin = header(r, "Origin");
-	api = strncmp(url, "/api", 4) == 0 || strcmp(url, "/healthz") == 0 ||
-	      strcmp(url, "/readyz") == 0 || strcmp(url, "/metrics") == 0;
+	api = strcmp(url, "/api") == 0 || strncmp(url, "/api/", 5) == 0 ||
+	      strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 ||
+	      strcmp(url, "/metrics") == 0;
 
 	res = gw_route_find(ctx->routes, ctx->nroutes, r->method, url,
 			    &r->route, &idx, allow);
@@ -313,6 +314,7 @@ static void body_add(struct gw_req *r, const char *data, size_t len)
 	if (!r->body) {
 		r->body = malloc(GW_JSON_BODY_MAX);
 		if (!r->body) {
+			r->body_oom = true;
 			r->body_too_large = true;
 			return;
 		}
@@ -329,6 +331,10 @@ static enum gw_step dispatch(struct gw_req *r)
 	struct gw_json_err err;
 
 	if (r->step == 0 && (r->route->flags & GW_ROUTE_BODY)) {
+		if (r->body_oom)
+			return gw_req_error(r, 503, "unavailable", NULL,
+					    "the server is out of memory, try "
+					    "again soon");
 		if (r->body_too_large) {
 			gw_req_error(r, 413, "payload_too_large", NULL,
 				     "the body is larger than %d bytes",

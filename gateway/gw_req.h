@@ -98,7 +98,8 @@ struct gw_req {
 	char *body; /* at most GW_JSON_BODY_MAX bytes */
 	size_t body_len;
 	bool body_too_large;
-	json_t *json; /* the parsed body */
+	bool body_oom; /* no memory for the body */
+	json_t *json;  /* the parsed body */
 
 	int step;	     /* how many call rounds are done */
 	_Atomic int pending; /* calls of this round in flight */
