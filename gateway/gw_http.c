@@ -232,6 +232,11 @@ static void begin(struct gw_req *r, const char *url)
 
 	res = gw_route_find(ctx->routes, ctx->nroutes, r->method, url,
 			    &r->route, &idx, allow);
+	/* HEAD is GET without the body (MHD leaves the body out) */
+	if (res == GW_ROUTE_NO_METHOD && strcmp(r->method, "HEAD") == 0 &&
+	    gw_route_find(ctx->routes, ctx->nroutes, "GET", url, &r->route,
+			  &idx, allow) == GW_ROUTE_FOUND)
+		res = GW_ROUTE_FOUND;
 	if (res == GW_ROUTE_FOUND) {
 		r->metric = (int)idx;
 		r->legacy = r->route->flags & GW_ROUTE_LEGACY;

@@ -27,6 +27,9 @@ check "both workers become ready" gw_wait_ready
 # ------------------------------------------------------------ operations
 req GET /healthz
 expect "GET /healthz" 200 '"status":"ok"'
+h=$(curl -sI --max-time 5 "$GW_URL/healthz" | tr -d '\r')
+printf '%s' "$h" | grep -q '^HTTP/1.1 200' && ok "HEAD /healthz" ||
+	not_ok "HEAD /healthz" "$h"
 req GET /readyz
 expect "GET /readyz names both workers ok" 200 '"model":"ok"' '"auth":"ok"'
 rid=$(hdr X-Request-Id)
