@@ -23,6 +23,11 @@
 #include "common/log.h"
 #include "common/rpc_server.h"
 
+/* LOGQ(s) is s as a logfmt value (quoted and escaped when needed), in a
+ * buffer that lives until the end of the enclosing statement's block. */
+#define LOGQ_MAX 400
+#define LOGQ(s)	 log_quote((char[LOGQ_MAX]){0}, LOGQ_MAX, (s))
+
 #define MAIN_ERR_MAX	    512
 #define MAIN_BACKOFF_MIN_MS 250
 #define MAIN_BACKOFF_MAX_MS 8000
@@ -127,13 +132,13 @@ static int main_wait_db(struct auth_db **db, const struct main_cfg *c,
 	int pause = MAIN_BACKOFF_MIN_MS, attempt = 1;
 
 	if (auth_db_open(db, &o, err, sizeof(err)) < 0) {
-		log_error("bad DATABASE_URL", "reason=\"%s\"", err);
+		log_error("bad DATABASE_URL", "reason=%s", LOGQ(err));
 		return -1;
 	}
 	while (auth_db_ping(*db, (int)c->connect_ms, err, sizeof(err)) < 0) {
 		log_warn("PostgreSQL not reachable, retrying",
-			 "attempt=%d retry_in_ms=%d reason=\"%s\"", attempt,
-			 pause, err);
+			 "attempt=%d retry_in_ms=%d reason=%s", attempt, pause,
+			 LOGQ(err));
 		if (give_up_s && time(NULL) - start >= give_up_s) {
 			log_error("gave up waiting for PostgreSQL",
 				  "waited_s=%ld", give_up_s);
@@ -160,12 +165,12 @@ static int main_migrate(const struct main_cfg *c)
 		goto out;
 	conn = auth_db_acquire(db, (int)c->connect_ms, err, sizeof(err));
 	if (!conn) {
-		log_error("migration failed", "reason=\"%s\"", err);
+		log_error("migration failed", "reason=%s", LOGQ(err));
 		goto out;
 	}
 	applied = migrate_apply(conn, err, sizeof(err));
 	if (applied < 0)
-		log_error("migration failed", "reason=\"%s\"", err);
+		log_error("migration failed", "reason=%s", LOGQ(err));
 	else
 		log_info("migrations done", "applied=%d version=%d", applied,
 			 migrate_files[migrate_nfiles - 1].version);
@@ -190,13 +195,13 @@ static int main_wait_ready(struct auth_db *db, struct auth_redis *redis,
 		if (auth_redis_ping(redis, (int)c->connect_ms, err,
 				    sizeof(err)) < 0) {
 			log_warn("Redis not reachable, retrying",
-				 "attempt=%d retry_in_ms=%d reason=\"%s\"",
-				 attempt, pause, err);
+				 "attempt=%d retry_in_ms=%d reason=%s",
+				 attempt, pause, LOGQ(err));
 		} else if (!(conn = auth_db_acquire(db, (int)c->connect_ms,
 						    err, sizeof(err)))) {
 			log_warn("PostgreSQL not reachable, retrying",
-				 "attempt=%d retry_in_ms=%d reason=\"%s\"",
-				 attempt, pause, err);
+				 "attempt=%d retry_in_ms=%d reason=%s",
+				 attempt, pause, LOGQ(err));
 		} else {
 			have = migrate_version(conn, err, sizeof(err));
 			auth_db_release(db, conn);
@@ -238,11 +243,11 @@ static int main_serve(const struct main_cfg *c)
 	if (auth_pw_init(&pw, (unsigned long long)c->opslimit,
 			 (size_t)c->memlimit_kib * 1024, err,
 			 sizeof(err)) < 0) {
-		log_error("bad password limits", "reason=\"%s\"", err);
+		log_error("bad password limits", "reason=%s", LOGQ(err));
 		goto out;
 	}
 	if (auth_redis_open(&redis, &ro, err, sizeof(err)) < 0) {
-		log_error("bad REDIS_URL", "reason=\"%s\"", err);
+		log_error("bad REDIS_URL", "reason=%s", LOGQ(err));
 		goto out;
 	}
 	if (main_wait_db(&db, c, (int)c->db_pool, 0) < 0)
@@ -278,7 +283,7 @@ static int main_serve(const struct main_cfg *c)
 	so.contexts = (int)c->contexts;
 	so.threads = (int)c->threads;
 	if (rpc_server_start(&srv, &so, err, sizeof(err)) < 0) {
-		log_error("cannot serve", "reason=\"%s\"", err);
+		log_error("cannot serve", "reason=%s", LOGQ(err));
 		goto out;
 	}
 	log_info("serving",

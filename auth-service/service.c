@@ -12,6 +12,11 @@
 #include "common/log.h"
 #include "common/rpc_server.h"
 
+/* LOGQ(s) is s as a logfmt value (quoted and escaped when needed), in a
+ * buffer that lives until the end of the enclosing statement's block. */
+#define LOGQ_MAX 400
+#define LOGQ(s)	 log_quote((char[LOGQ_MAX]){0}, LOGQ_MAX, (s))
+
 #define SVC_ERR_MAX 256
 
 /* One message for every failed login, whether the email exists or not. */
@@ -46,21 +51,21 @@ static void svc_db_fail(struct rpc_call *call, int rc, const char *err)
 	if (rc == AUTH_DB_DOWN) {
 		log_warn("database unavailable",
 			 "method=%s request_id=%s "
-			 "reason=\"%s\"",
+			 "reason=%s",
 			 rpc_call_method(call), rpc_call_request_id(call),
-			 err);
+			 LOGQ(err));
 		rpc_call_fail(call, RPC_UNAVAILABLE, SVC_DB_DOWN);
 		return;
 	}
-	log_error("database error", "method=%s request_id=%s reason=\"%s\"",
-		  rpc_call_method(call), rpc_call_request_id(call), err);
+	log_error("database error", "method=%s request_id=%s reason=%s",
+		  rpc_call_method(call), rpc_call_request_id(call), LOGQ(err));
 	rpc_call_fail(call, RPC_INTERNAL, "internal error");
 }
 
 static void svc_redis_fail(struct rpc_call *call, const char *err)
 {
-	log_warn("redis unavailable", "method=%s request_id=%s reason=\"%s\"",
-		 rpc_call_method(call), rpc_call_request_id(call), err);
+	log_warn("redis unavailable", "method=%s request_id=%s reason=%s",
+		 rpc_call_method(call), rpc_call_request_id(call), LOGQ(err));
 	rpc_call_fail(call, RPC_UNAVAILABLE, SVC_REDIS_DOWN);
 }
 
@@ -176,8 +181,8 @@ static void svc_rate_fail(struct auth_svc *svc, struct rpc_call *call,
 
 	if (auth_rate_fail(svc->redis, &svc->rate, email, addr,
 			   left > 0 ? left : 500, err, sizeof(err)) < 0)
-		log_warn("could not count a failed login", "reason=\"%s\"",
-			 err);
+		log_warn("could not count a failed login", "reason=%s",
+			 LOGQ(err));
 }
 
 static void svc_user_msg(Namegen__V1__User *m, struct auth_user *u)
@@ -292,7 +297,8 @@ static void svc_upgrade_hash(struct svc_job *job)
 	if (!conn ||
 	    auth_users_set_hash(conn, job->user.id, job->hash, fresh, &changed,
 				err, sizeof(err)) != AUTH_DB_OK)
-		log_warn("password hash upgrade failed", "reason=\"%s\"", err);
+		log_warn("password hash upgrade failed", "reason=%s",
+			 LOGQ(err));
 	else if (changed)
 		log_info("password hash upgraded", "user_id=%lld",
 			 (long long)job->user.id);
@@ -328,7 +334,7 @@ static int svc_login_still_valid(struct svc_job *job, const char *token)
 ended:
 	if (auth_session_end(svc->redis, token, 1000, err, sizeof(err)) < 0)
 		log_warn("could not end a session of a failed login",
-			 "reason=\"%s\"", err);
+			 "reason=%s", LOGQ(err));
 	return -1;
 }
 
@@ -397,7 +403,7 @@ static int svc_check_password(struct svc_job *job)
 					 err, sizeof(err)) < 0)
 			log_warn("could not end the sessions of a deleted "
 				 "account",
-				 "reason=\"%s\"", err);
+				 "reason=%s", LOGQ(err));
 		rpc_call_fail(job->call, RPC_UNAUTHENTICATED,
 			      "the account no longer exists");
 		return -1;
