@@ -877,6 +877,65 @@ async function scenario(browser) {
 	await shot(page, 'rate-limited');
 	await page.click('#dlg-login [data-cancel]');
 
+	// 14b. The other settings: a wrong length range is caught before any
+	// call; then girl's names of 4 to 6 characters, only new ones.
+	if (await page.locator('#btn-clear').isVisible()) await page.click('#btn-clear');
+	await page.check('#country-list input[value="IT"]');
+	await page.click('label[for="gender-female"]');
+	await page.fill('#prefix', '');
+	await page.fill('#min-length', '7');
+	await page.fill('#max-length', '5');
+	let calls = 0;
+	const count = (r) => {
+		if (r.url() === `${ORIGIN}/api/v1/names`) calls += 1;
+	};
+	page.on('request', count);
+	await page.click('#gen-submit');
+	const rangeErr = await fieldErrorText(page, 'max-length');
+	page.off('request', count);
+	check(
+		/Longest cannot be shorter/.test(rangeErr) && calls === 0,
+		'a length range the wrong way round is refused next to the field, with no call',
+		`${rangeErr}; ${calls} calls`,
+	);
+	await page.fill('#min-length', '4');
+	await page.fill('#max-length', '6');
+	await page.check('#novel');
+	await page.fill('#count', '6');
+	const [res2] = await Promise.all([
+		page.waitForResponse(
+			(r) =>
+				r.url() === `${ORIGIN}/api/v1/names` &&
+				r.request().method() === 'POST',
+			{ timeout: WAIT_MS },
+		),
+		page.click('#gen-submit'),
+	]);
+	await page.waitForFunction(
+		() =>
+			!document
+				.getElementById('gen-submit')
+				.hasAttribute('aria-busy') &&
+			!document.getElementById('results').hasAttribute('aria-busy'),
+		null,
+		{ timeout: WAIT_MS },
+	);
+	const req2 = res2.request().postDataJSON();
+	const names2 = await names(page);
+	const badges2 = await page.locator('#results .badge').allTextContents();
+	check(
+		res2.ok() &&
+			req2.gender === 'female' &&
+			req2.min_length === 4 &&
+			req2.max_length === 6 &&
+			req2.novel === true &&
+			names2.length > 0 &&
+			names2.every((x) => [...x].length >= 4 && [...x].length <= 6) &&
+			badges2.every((b) => b === 'new'),
+		'gender, length range and "only new names" reach the API and the names keep to them',
+		`${JSON.stringify(req2)} -> ${names2} (${badges2})`,
+	);
+
 	// 15. 503: the model worker stops; Generate says so clearly.
 	if (MODEL_PID > 0) {
 		process.kill(MODEL_PID, 'SIGTERM');

@@ -21,7 +21,7 @@ export class ApiError extends Error {
 }
 
 // sentence makes an API message read as a sentence: capital, full stop.
-export function sentence(text) {
+function sentence(text) {
 	const s = String(text || '').trim();
 	if (!s) return '';
 	const first = s[0].toUpperCase() + s.slice(1);

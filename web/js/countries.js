@@ -49,7 +49,7 @@ function limitChoices() {
 	}
 }
 
-export function choose(code, on) {
+function choose(code, on) {
 	if (!byCode.has(code)) return;
 	if (on && !chosen.has(code) && chosen.size < MAX_CHOSEN)
 		chosen.set(code, WEIGHT_DEFAULT);
