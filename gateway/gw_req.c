@@ -92,9 +92,18 @@ enum gw_step gw_req_call(struct gw_req *r, const struct gw_req_callspec *c,
 				     nmeta, r->ctx->rpc_timeout_ms, call_done,
 				     s);
 		if (rc != 0) {
+			/* refused before sending: no worker (UNAVAILABLE),
+			 * or the gateway's own mistake (a wrong method or
+			 * message, which the client must not be blamed for) */
+			if (rc != RPC_UNAVAILABLE) {
+				log_error("call refused before sending",
+					  "request_id=%s method=%s status=%s",
+					  r->request_id, c[i].method,
+					  rpc_status_name(rc));
+				rc = RPC_INTERNAL;
+			}
 			s->status = rc;
-			snprintf(s->message, sizeof(s->message),
-				 "the call could not start");
+			s->message[0] = '\0';
 			gw_metrics_rpc(&r->ctx->metrics, s->metric, rc, 0);
 			atomic_fetch_sub(&r->pending, 1);
 		}
