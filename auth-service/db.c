@@ -148,6 +148,147 @@ void auth_db_close(struct auth_db *db)
 	free(db);
 }
 
+/* ---------------------------------------------- per-connection state */
+
+/* What a connection carries beside libpq's own state, as libpq instance
+ * data (so it goes with the PGconn): the statements it has prepared, so
+ * parsing and planning happen once per connection rather than per call,
+ * and the deadline of its current checkout. */
+#define DB_PREPARED_MAX 32
+
+struct db_state {
+	int n;
+	char *sql[DB_PREPARED_MAX]; /* copies, so any buffer may be used */
+	int64_t deadline;	    /* monotonic ms; 0 = none */
+	bool broken;		    /* gave up mid-statement: never reuse */
+};
+
+static int db_event(PGEventId id, void *info, void *pass)
+{
+	(void)pass;
+	if (id == PGEVT_CONNDESTROY) {
+		const PGEventConnDestroy *e = info;
+		struct db_state *st = PQinstanceData(e->conn, db_event);
+		int i;
+
+		for (i = 0; st && i < st->n; i++)
+			free(st->sql[i]);
+		free(st);
+	}
+	return 1;
+}
+
+/* db_state_of returns conn's state, attaching a fresh one when it has
+ * none; NULL when out of memory. */
+static struct db_state *db_state_of(PGconn *conn)
+{
+	struct db_state *st = PQinstanceData(conn, db_event);
+
+	if (st)
+		return st;
+	st = calloc(1, sizeof(*st));
+	if (!st || !PQregisterEventProc(conn, db_event, "auth-db", NULL) ||
+	    !PQsetInstanceData(conn, db_event, st)) {
+		free(st);
+		return NULL;
+	}
+	return st;
+}
+
+void auth_db_set_timeout(PGconn *conn, int timeout_ms)
+{
+	struct db_state *st = db_state_of(conn);
+
+	if (st)
+		st->deadline = timeout_ms > 0 ? db_mono_ms() + timeout_ms : 0;
+}
+
+/* db_result collects the result of what was just sent on conn, waiting
+ * no longer than the checkout's deadline. Returns the result (the first
+ * error if any, else the last one), or NULL with *timed_out set when the
+ * deadline passed (the connection is then marked broken) or NULL when
+ * the connection failed. */
+static PGresult *db_result(PGconn *conn, struct db_state *st, bool *timed_out)
+{
+	PGresult *keep = NULL, *r;
+
+	*timed_out = false;
+	for (;;) {
+		while (!PQisBusy(conn)) {
+			r = PQgetResult(conn);
+			if (!r)
+				return keep;
+			if (keep &&
+			    PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+				PQclear(r);
+				continue;
+			}
+			PQclear(keep);
+			keep = r;
+		}
+		{
+			struct pollfd p = {.fd = PQsocket(conn),
+					   .events = POLLIN};
+			int64_t left = st && st->deadline
+					   ? st->deadline - db_mono_ms()
+					   : -1;
+			int rc;
+
+			if (st && st->deadline && left <= 0)
+				goto timeout;
+			rc = poll(&p, 1, left < 0 ? -1 : (int)left);
+			if (rc == 0)
+				goto timeout;
+			if (rc < 0 && errno != EINTR)
+				goto failed;
+		}
+		if (!PQconsumeInput(conn))
+			goto failed;
+	}
+timeout:
+	*timed_out = true;
+	if (st)
+		st->broken = true;
+failed:
+	PQclear(keep);
+	return NULL;
+}
+
+/* db_statement returns the name of sql's prepared statement on conn,
+ * preparing it first when needed; NULL (use an unnamed statement) when
+ * the table is full or out of memory; "" with *failed set (or NULL with
+ * *timed_out) when preparing failed. */
+static const char *db_statement(PGconn *conn, struct db_state *st,
+				const char *sql, int nparams, char name[16],
+				PGresult **failed, bool *timed_out)
+{
+	PGresult *res;
+	int i;
+
+	*failed = NULL;
+	for (i = 0; i < st->n; i++)
+		if (strcmp(st->sql[i], sql) == 0)
+			goto named;
+	if (st->n == DB_PREPARED_MAX)
+		return NULL;
+	snprintf(name, 16, "ng%d", i);
+	if (!PQsendPrepare(conn, name, sql, nparams, NULL))
+		return "";
+	res = db_result(conn, st, timed_out);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*failed = res;
+		return "";
+	}
+	PQclear(res);
+	st->sql[i] = strdup(sql);
+	if (!st->sql[i])
+		return NULL; /* prepared, but forgotten: harmless */
+	st->n++;
+named:
+	snprintf(name, 16, "ng%d", i);
+	return name;
+}
+
 /* db_notice drops the server's notices ("relation already exists,
  * skipping"): libpq would print them on stderr, outside our log format. */
 static void db_notice(void *arg, const char *message)
@@ -262,6 +403,7 @@ PGconn *auth_db_acquire(struct auth_db *db, int timeout_ms, char *err,
 			conn = db->idle[--db->nidle];
 			if (!db_stale(conn)) {
 				pthread_mutex_unlock(&db->lock);
+				auth_db_set_timeout(conn, timeout_ms);
 				return conn;
 			}
 			/* closed by the server while idle (a restart) */
@@ -307,14 +449,31 @@ PGconn *auth_db_acquire(struct auth_db *db, int timeout_ms, char *err,
 		db->down_until = db_mono_ms() + DB_BACKOFF_MS;
 		pthread_cond_signal(&db->freed);
 		pthread_mutex_unlock(&db->lock);
+		return NULL;
 	}
+	auth_db_set_timeout(conn, (int)(deadline - db_mono_ms()) > 0
+				      ? (int)(deadline - db_mono_ms())
+				      : 1);
 	return conn;
 }
 
 void auth_db_release(struct auth_db *db, PGconn *conn)
 {
+	struct db_state *st;
+
 	if (!conn)
 		return;
+	st = PQinstanceData(conn, db_event);
+	if (st && st->broken) {
+		/* abandoned mid-statement: the server's statement_timeout
+		 * ends the query; the connection is not reused */
+		pthread_mutex_lock(&db->lock);
+		db->open--;
+		pthread_cond_signal(&db->freed);
+		pthread_mutex_unlock(&db->lock);
+		PQfinish(conn);
+		return;
+	}
 	if (PQstatus(conn) == CONNECTION_OK &&
 	    PQtransactionStatus(conn) != PQTRANS_IDLE)
 		auth_db_rollback(conn);
@@ -330,76 +489,6 @@ void auth_db_release(struct auth_db *db, PGconn *conn)
 	pthread_cond_signal(&db->freed);
 	pthread_mutex_unlock(&db->lock);
 	PQfinish(conn);
-}
-
-/* ------------------------------------------------- prepared statements */
-
-/* Each connection prepares a statement the first time it runs it and
- * keeps it for its life, so parsing and planning happen once per
- * connection, not once per call. The table hangs off the PGconn as libpq
- * instance data and goes with the connection. */
-#define DB_PREPARED_MAX 32
-
-struct db_prepared {
-	int n;
-	char *sql[DB_PREPARED_MAX]; /* copies, so any buffer may be used */
-};
-
-static int db_event(PGEventId id, void *info, void *pass)
-{
-	(void)pass;
-	if (id == PGEVT_CONNDESTROY) {
-		const PGEventConnDestroy *e = info;
-		struct db_prepared *p = PQinstanceData(e->conn, db_event);
-		int i;
-
-		for (i = 0; p && i < p->n; i++)
-			free(p->sql[i]);
-		free(p);
-	}
-	return 1;
-}
-
-/* db_statement returns the name of sql's prepared statement on conn,
- * preparing it first when needed; NULL (use an unnamed statement) when
- * the table is full or out of memory; "" with *failed set when the
- * server refused to prepare it (*failed holds the result to report). */
-static const char *db_statement(PGconn *conn, const char *sql, int nparams,
-				char name[16], PGresult **failed)
-{
-	struct db_prepared *p = PQinstanceData(conn, db_event);
-	PGresult *res;
-	int i;
-
-	*failed = NULL;
-	if (!p) {
-		p = calloc(1, sizeof(*p));
-		if (!p ||
-		    !PQregisterEventProc(conn, db_event, "auth-db", NULL) ||
-		    !PQsetInstanceData(conn, db_event, p)) {
-			free(p);
-			return NULL;
-		}
-	}
-	for (i = 0; i < p->n; i++)
-		if (strcmp(p->sql[i], sql) == 0)
-			goto named;
-	if (p->n == DB_PREPARED_MAX)
-		return NULL;
-	snprintf(name, 16, "ng%d", i);
-	res = PQprepare(conn, name, sql, nparams, NULL);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		*failed = res;
-		return "";
-	}
-	PQclear(res);
-	p->sql[i] = strdup(sql);
-	if (!p->sql[i])
-		return NULL; /* prepared, but forgotten: harmless */
-	p->n++;
-named:
-	snprintf(name, 16, "ng%d", i);
-	return name;
 }
 
 /* db_classify maps a failed result to an auth_db_rc. */
@@ -427,27 +516,45 @@ int auth_db_exec(PGconn *conn, const char *sql, int nparams,
 		 const char *const *params, PGresult **res, char *err,
 		 size_t errlen)
 {
-	PGresult *r;
-	ExecStatusType st;
-	const char *stmt;
+	struct db_state *st = db_state_of(conn);
+	PGresult *r = NULL;
+	ExecStatusType status;
+	const char *stmt = NULL;
+	bool timed_out = false;
 	char name[16];
 	int rc;
 
 	if (res)
 		*res = NULL;
-	stmt = nparams > 0 ? db_statement(conn, sql, nparams, name, &r) : NULL;
-	if (stmt && *stmt)
-		r = PQexecPrepared(conn, stmt, nparams, params, NULL, NULL, 0);
-	else if (!stmt)
-		r = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL,
-				 0);
-	st = PQresultStatus(r);
-	if (r && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)) {
+	if (!st || st->broken) {
+		snprintf(err, errlen, "PostgreSQL connection unusable");
+		return AUTH_DB_DOWN;
+	}
+	/* Parameterised statements are prepared once per connection. */
+	if (nparams > 0)
+		stmt =
+		    db_statement(conn, st, sql, nparams, name, &r, &timed_out);
+	if (timed_out || (stmt && !*stmt))
+		goto failed;
+	if (stmt ? PQsendQueryPrepared(conn, stmt, nparams, params, NULL, NULL,
+				       0)
+		 : PQsendQueryParams(conn, sql, nparams, NULL, params, NULL,
+				     NULL, 0))
+		r = db_result(conn, st, &timed_out);
+	status = PQresultStatus(r);
+	if (r && (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)) {
 		if (res)
 			*res = r;
 		else
 			PQclear(r);
 		return AUTH_DB_OK;
+	}
+failed:
+	if (timed_out) {
+		PQclear(r);
+		snprintf(err, errlen,
+			 "PostgreSQL did not answer before the deadline");
+		return AUTH_DB_DOWN;
 	}
 	rc = db_classify(conn, r);
 	{

@@ -49,6 +49,13 @@ void auth_db_close(struct auth_db *db);
 PGconn *auth_db_acquire(struct auth_db *db, int timeout_ms, char *err,
 			size_t errlen);
 
+/* auth_db_set_timeout bounds every later statement on conn to timeout_ms
+ * from now (0: no bound). auth_db_acquire sets it to what was left of
+ * its own timeout, so a call's statements end by the call's deadline: a
+ * statement still running then is abandoned (AUTH_DB_DOWN) and its
+ * connection closed when released. */
+void auth_db_set_timeout(PGconn *conn, int timeout_ms);
+
 /* auth_db_release gives a connection back: one that broke, or was left
  * inside a transaction, is closed (a ROLLBACK is tried first). */
 void auth_db_release(struct auth_db *db, PGconn *conn);

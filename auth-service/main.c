@@ -168,6 +168,9 @@ static int main_migrate(const struct main_cfg *c)
 		log_error("migration failed", "reason=%s", LOGQ(err));
 		goto out;
 	}
+	/* migrations take what they take; the release phase has its own
+	 * limit */
+	auth_db_set_timeout(conn, 0);
 	applied = migrate_apply(conn, err, sizeof(err));
 	if (applied < 0)
 		log_error("migration failed", "reason=%s", LOGQ(err));

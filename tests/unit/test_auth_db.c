@@ -250,6 +250,38 @@ static void test_statement_timeout(void **state)
 	auth_db_release(D, c);
 }
 
+/* A statement still running at the checkout's deadline is abandoned
+ * there, whatever the server's statement_timeout, and its connection is
+ * not reused. */
+static void test_deadline_of_the_checkout(void **state)
+{
+	char err[256];
+	PGconn *c, *d;
+	int64_t t0;
+
+	(void)state;
+	NEED_DB();
+	c = auth_db_acquire(D, 300, err, sizeof(err));
+	assert_non_null(c);
+	t0 = now_ms();
+	assert_int_equal(auth_db_exec(c, "SELECT pg_sleep(2)", 0, NULL, NULL,
+				      err, sizeof(err)),
+			 AUTH_DB_DOWN);
+	assert_true(now_ms() - t0 < 450);
+	assert_non_null(strstr(err, "deadline"));
+	/* the same connection refuses further work at once */
+	assert_int_equal(
+	    auth_db_exec(c, "SELECT 1", 0, NULL, NULL, err, sizeof(err)),
+	    AUTH_DB_DOWN);
+	auth_db_release(D, c);
+	d = auth_db_acquire(D, 2000, err, sizeof(err));
+	assert_non_null(d);
+	assert_int_equal(
+	    auth_db_exec(d, "SELECT 1", 0, NULL, NULL, err, sizeof(err)),
+	    AUTH_DB_OK);
+	auth_db_release(D, d);
+}
+
 static long long count_prepared(PGconn *c)
 {
 	PGresult *r = PQexec(c, "SELECT count(*) FROM pg_prepared_statements");
@@ -318,7 +350,7 @@ static void test_users(void **state)
 
 	(void)state;
 	NEED_DB();
-	c = auth_db_acquire(D, 2000, err, sizeof(err));
+	c = auth_db_acquire(D, 20000, err, sizeof(err));
 	assert_non_null(c);
 	assert_int_equal(auth_users_create(c, "Quinn", "quinn@example.org",
 					   "$argon2id$h1", &u, err,
@@ -385,7 +417,7 @@ static void test_favorites_pages_and_scope(void **state)
 
 	(void)state;
 	NEED_DB();
-	c = auth_db_acquire(D, 2000, err, sizeof(err));
+	c = auth_db_acquire(D, 20000, err, sizeof(err));
 	assert_non_null(c);
 	assert_int_equal(auth_users_create(c, "P1", "p1@example.org", "h", &u1,
 					   err, sizeof(err)),
@@ -452,6 +484,7 @@ int main(void)
 	    cmocka_unit_test(test_migrations_concurrently_and_twice),
 	    cmocka_unit_test(test_pool_is_bounded),
 	    cmocka_unit_test(test_statement_timeout),
+	    cmocka_unit_test(test_deadline_of_the_checkout),
 	    cmocka_unit_test(test_statements_are_prepared_once),
 	    cmocka_unit_test(test_users),
 	    cmocka_unit_test(test_favorites_pages_and_scope),
