@@ -877,11 +877,21 @@ async function scenario(browser) {
 	await shot(page, 'rate-limited');
 	await page.click('#dlg-login [data-cancel]');
 
-	// 14b. The other settings: a wrong length range is caught before any
-	// call; then girl's names of 4 to 6 characters, only new ones.
+	// 14b. The other settings: a start with a character the model does not
+	// know is refused by the API, a wrong length range before any call;
+	// then girl's names of 4 to 6 characters, only new ones.
 	if (await page.locator('#btn-clear').isVisible()) await page.click('#btn-clear');
 	await page.check('#country-list input[value="IT"]');
 	await page.click('label[for="gender-female"]');
+	await page.fill('#prefix', 'Ma$');
+	expectFailure(400, '/api/v1/names');
+	await page.click('#gen-submit');
+	const prefixErr = await fieldErrorText(page, 'prefix');
+	check(
+		/^Starts with: .*alphabet/.test(prefixErr),
+		'a start the model cannot write is refused by the API, next to the field',
+		prefixErr,
+	);
 	await page.fill('#prefix', '');
 	await page.fill('#min-length', '7');
 	await page.fill('#max-length', '5');

@@ -97,7 +97,13 @@ function showApiError(err) {
 	const msg = err.message.toLowerCase();
 	for (const [field, id] of Object.entries(FIELDS)) {
 		if (err.field === field || msg.startsWith(field)) {
-			fieldError($(id), err.message);
+			// "min_length: 30 is above ..." reads "Shortest: 30 is above ..."
+			const label = document.querySelector(`label[for="${id}"]`);
+			const text = msg.startsWith(field)
+				? label.textContent.trim() +
+					err.message.slice(field.length)
+				: err.message;
+			fieldError($(id), text);
 			$(id).focus();
 			return true;
 		}
@@ -239,9 +245,7 @@ function render(req, reply) {
 	else
 		text = `${names.length} name${names.length === 1 ? '' : 's'}: ${describe(req)}.`;
 	if (reply.incomplete) {
-		const why = reply.incomplete_reason
-			? ` (${reply.incomplete_reason})`
-			: '';
+		const why = reply.incomplete_reason ? `: ${reply.incomplete_reason}` : '';
 		text += ` Fewer than the ${req.count} asked for${why}.`;
 	}
 	$('results-status').textContent = text;
