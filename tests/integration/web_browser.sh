@@ -56,20 +56,31 @@ need_playwright() {
 
 # model_path prints the model to serve: the committed default, else a
 # small one trained here in seconds (the page needs a real model, not a
-# stand-in; how good its names are does not matter to this test).
+# stand-in; how good its names are does not matter to this test). The
+# small one is kept in test-output/ for the other build's run while it is
+# newer than the data and the trainer.
 model_path() {
-	local train
+	local train cache=$root/test-output/web-small.model
 	if [ -f "$root/data/default.model" ]; then
 		echo "$root/data/default.model"
 		return 0
 	fi
 	train=$root/build/bin/namegen-train
 	[ -x "$train" ] || train=$BIN/namegen-train
+	if [ -f "$cache" ] && [ "$cache" -nt data/names.tsv ] &&
+		[ "$cache" -nt "$train" ]; then
+		echo "# data/default.model is missing: serving the small model" \
+			"trained by an earlier run" >&2
+		echo "$cache"
+		return 0
+	fi
 	echo "# data/default.model is missing: training a small model" >&2
+	mkdir -p "$root/test-output"
 	"$train" --countries data/countries.tsv --hidden 48 --epochs 2 \
 		--max-seconds 40 --threads 2 --seed 1 data/names.tsv \
 		"$GW_DIR/web.model" >"$GW_DIR/train.log" 2>&1 ||
 		{ tail -3 "$GW_DIR/train.log" | sed 's/^/# /' >&2; return 1; }
+	cp "$GW_DIR/web.model" "$cache.$$" && mv -f "$cache.$$" "$cache"
 	echo "$GW_DIR/web.model"
 }
 
