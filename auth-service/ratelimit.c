@@ -53,31 +53,16 @@ static void rate_key(char out[RATE_KEY_MAX], const char *prefix,
 	snprintf(out, RATE_KEY_MAX, "%s%s", prefix, hex);
 }
 
-/* rate_eval runs script over the keys of email and addr (when given),
- * each followed by its own argument, or with one shared argument. */
-static int rate_eval(struct auth_redis *r, const char *script,
-		     const char *email, const char *addr,
-		     const char *email_arg, const char *addr_arg,
-		     long long *result, int timeout_ms, char *err,
-		     size_t errlen)
+/* rate_integer runs one command whose answer is an integer. Returns 0
+ * with *result set, or -1 with a sentence in err. */
+static int rate_integer(struct auth_redis *r, const struct auth_redis_cmd *cmd,
+			long long *result, int timeout_ms, char *err,
+			size_t errlen)
 {
-	char ekey[RATE_KEY_MAX], akey[RATE_KEY_MAX];
-	struct auth_redis_cmd cmd;
 	redisReply *reply = NULL;
-	int have_addr = addr && *addr;
 	int rc = -1;
 
-	rate_key(ekey, "ng:rl:e:", email);
-	auth_redis_cmd_set(&cmd, "EVAL", script, have_addr ? "2" : "1", ekey,
-			   NULL);
-	if (have_addr) {
-		rate_key(akey, "ng:rl:a:", addr);
-		auth_redis_cmd_add(&cmd, akey, strlen(akey));
-	}
-	auth_redis_cmd_add(&cmd, email_arg, strlen(email_arg));
-	if (have_addr && addr_arg)
-		auth_redis_cmd_add(&cmd, addr_arg, strlen(addr_arg));
-	if (auth_redis_exec(r, &cmd, 1, &reply, timeout_ms, err, errlen) < 0)
+	if (auth_redis_exec(r, cmd, 1, &reply, timeout_ms, err, errlen) < 0)
 		return -1;
 	if (reply->type == REDIS_REPLY_INTEGER) {
 		*result = reply->integer;
@@ -89,6 +74,31 @@ static int rate_eval(struct auth_redis *r, const char *script,
 	}
 	freeReplyObject(reply);
 	return rc;
+}
+
+/* rate_eval runs script over the keys of email and addr (when given),
+ * each followed by its own argument, or with one shared argument. */
+static int rate_eval(struct auth_redis *r, const char *script,
+		     const char *email, const char *addr,
+		     const char *email_arg, const char *addr_arg,
+		     long long *result, int timeout_ms, char *err,
+		     size_t errlen)
+{
+	char ekey[RATE_KEY_MAX], akey[RATE_KEY_MAX];
+	struct auth_redis_cmd cmd;
+	int have_addr = addr && *addr;
+
+	rate_key(ekey, "ng:rl:e:", email);
+	auth_redis_cmd_set(&cmd, "EVAL", script, have_addr ? "2" : "1", ekey,
+			   NULL);
+	if (have_addr) {
+		rate_key(akey, "ng:rl:a:", addr);
+		auth_redis_cmd_add(&cmd, akey, strlen(akey));
+	}
+	auth_redis_cmd_add(&cmd, email_arg, strlen(email_arg));
+	if (have_addr && addr_arg)
+		auth_redis_cmd_add(&cmd, addr_arg, strlen(addr_arg));
+	return rate_integer(r, &cmd, result, timeout_ms, err, errlen);
 }
 
 int auth_rate_check(struct auth_redis *r, const struct auth_rate *rate,
@@ -143,8 +153,7 @@ int auth_rate_register(struct auth_redis *r, const char *addr, int max,
 {
 	char key[RATE_KEY_MAX], smax[16], win[16];
 	struct auth_redis_cmd cmd;
-	redisReply *reply = NULL;
-	int rc = -1;
+	long long wait = 0;
 
 	if (!addr || !*addr)
 		return 0;
@@ -153,17 +162,10 @@ int auth_rate_register(struct auth_redis *r, const char *addr, int max,
 	snprintf(win, sizeof(win), "%d", window_s);
 	auth_redis_cmd_set(&cmd, "EVAL", rate_hit_lua, "1", key, smax, win,
 			   NULL);
-	if (auth_redis_exec(r, &cmd, 1, &reply, timeout_ms, err, errlen) < 0)
+	if (rate_integer(r, &cmd, &wait, timeout_ms, err, errlen) < 0)
 		return -1;
-	if (reply->type == REDIS_REPLY_INTEGER) {
-		rc = reply->integer > 0;
-		if (rc)
-			*retry_after_s = (uint32_t)reply->integer;
-	} else {
-		snprintf(err, errlen, "rate limit script failed: %.120s",
-			 reply->type == REDIS_REPLY_ERROR ? reply->str
-							  : "bad reply");
-	}
-	freeReplyObject(reply);
-	return rc;
+	if (wait <= 0)
+		return 0;
+	*retry_after_s = (uint32_t)wait;
+	return 1;
 }
