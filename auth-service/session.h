@@ -66,7 +66,9 @@ void auth_session_lookup_async(struct auth_redis *r,
 /* auth_session_lookup finds the user of token and slides its expiry.
  * Returns 1, fills u and sets *expires_in_s, 0 when there is no such
  * session (or the token is malformed, or the session is past its
- * max_age_s), -1 with a sentence in err when Redis is unavailable. */
+ * max_age_s), -1 with a sentence in err when Redis is unavailable. It
+ * waits for the pipeline, so it must not be called from a callback that
+ * runs there (an auth_session_cb or auth_redis_cb). */
 int auth_session_lookup(struct auth_redis *r,
 			const struct auth_session_policy *p, const char *token,
 			struct auth_user *u, int *expires_in_s, int timeout_ms,
