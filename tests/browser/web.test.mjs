@@ -581,6 +581,18 @@ async function scenario(browser) {
 		'after logging in, the like is kept: in favorites, heart filled',
 		'',
 	);
+	await page.waitForFunction(
+		(nm) => document.getElementById('notice-text').textContent.includes(nm),
+		like1,
+		{ timeout: WAIT_MS },
+	);
+	const said = await page.locator('#notice-text').textContent();
+	await page.click('#notice-close');
+	check(
+		said.includes(like1) && (await page.locator('#notice').isHidden()),
+		'the page says the like was kept, in a message that can be dismissed',
+		said,
+	);
 
 	// 7. Like a second name; both are favorites, newest first.
 	if (like2 !== like1) {

@@ -15,10 +15,11 @@ const $ = (id) => document.getElementById(id);
 
 let pending = null; // a like waiting for a login: {name, country, gender}
 
+// notice shows a message about the last thing that happened (or, empty,
+// takes it away).
 function notice(text) {
-	const n = $('notice');
-	n.textContent = text || '';
-	n.hidden = !text;
+	$('notice-text').textContent = text || '';
+	$('notice').hidden = !text;
 }
 
 // visitorRegion guesses a country to start with from the browser's
@@ -264,6 +265,7 @@ async function start() {
 			$('gen-error').hidden = false;
 		}
 	});
+	$('notice-close').addEventListener('click', () => notice(''));
 	favorites.init();
 	score.init();
 	setupDialogs();
