@@ -31,14 +31,17 @@ trap cleanup EXIT
 
 model=${MODEL_PATH:-$root/data/default.model}
 if [ ! -f "$model" ]; then
-	echo "# $model is missing: training a stand-in with the default" \
-		"sizes for 1 epoch (throughput depends on the sizes, not the" \
-		"weights; names run a little longer than the default model's)"
-	"$bin/namegen-train" --epochs 1 --seed 1 \
-		--countries "$root/data/countries.tsv" \
-		"$root/data/names.tsv" "$tmp/bench.model" >"$tmp/train.log" 2>&1 ||
-		{ tail -5 "$tmp/train.log"; exit 1; }
-	model=$tmp/bench.model
+	stand_in=$root/$build/bench/bench-model-stand-in.model
+	echo "# $model is missing: using a stand-in with the default" \
+		"sizes trained for 1 epoch (throughput depends on the sizes," \
+		"not the weights; its names run a little longer)"
+	if [ ! -f "$stand_in" ]; then
+		"$bin/namegen-train" --epochs 1 --seed 1 \
+			--countries "$root/data/countries.tsv" \
+			"$root/data/names.tsv" "$stand_in" >"$tmp/train.log" 2>&1 ||
+			{ tail -5 "$tmp/train.log"; exit 1; }
+	fi
+	model=$stand_in
 fi
 
 export NAMEGEN_DEV=1 MODEL_RPC_URL=ipc://$tmp/model.ipc
@@ -57,16 +60,18 @@ field() { printf '%s\n' "$2" | sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p"; }
 
 declare -A line
 rss_kb=0
+rss_pid=
 for c in 1 8 64 256; do
 	if [ "$c" = 256 ]; then
 		(sleep $((seconds / 2 + 1)); grep VmRSS "/proc/$worker_pid/status" |
 			awk '{print $2}' >"$tmp/rss") &
+		rss_pid=$!
 	fi
 	line[$c]=$("$bin/namegen-cli" bench --clients "$c" --duration "$seconds" \
 		--warmup 1 -n 10 --country DE 2>"$tmp/bench.err")
 	[ -s "$tmp/bench.err" ] && sed 's/^/# /' "$tmp/bench.err"
 done
-wait
+wait "$rss_pid"
 rss_kb=$(cat "$tmp/rss" 2>/dev/null || echo 0)
 hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$worker_pid/status")
 
