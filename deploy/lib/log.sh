@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # log.sh - logfmt lines from shell scripts, like common/log.h (sourced).
 #
 #   NLOG_PROC=start-all

@@ -15,8 +15,10 @@ export NAMEGEN_SKIP_BUILD=1 NAMEGEN_BIN=${BIN:-$root/build/bin}
 tmp=$(mktemp -d /tmp/namegen-runlocal.XXXXXX)
 chmod 755 "$tmp"
 export NAMEGEN_DATA_DIR=$tmp/data
-export NAMEGEN_PG_PORT=$(free_port) NAMEGEN_REDIS_PORT=$(free_port)
-export PORT=$(free_port)
+NAMEGEN_PG_PORT=$(free_port)
+NAMEGEN_REDIS_PORT=$(free_port)
+PORT=$(free_port)
+export NAMEGEN_PG_PORT NAMEGEN_REDIS_PORT PORT
 run=
 cleanup() {
 	if [ -n "$run" ]; then
@@ -62,7 +64,7 @@ stop() {
 	for p in $pgpid $rpid $(sed -n \
 		's/.*"started" name=[a-z]* pid=\([0-9]*\).*/\1/p' \
 		"$tmp/run$1.log"); do
-		for i in $(seq 10); do
+		for _ in $(seq 10); do
 			alive "$p" || break
 			sleep 0.1
 		done
