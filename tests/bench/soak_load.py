@@ -11,6 +11,9 @@ gateway answered 200/201 for is written to --favorites as
     soak_load.py --url URL --seconds 8 --threads 4 --log F --favorites F
                  [--mix names,score,me,fav] [--users 4] [--timeout 15]
 
+With --relogin, a client whose session is refused (401: Redis lost it)
+logs in again; the 401 and the login are in the log too.
+
 Only the standard library; only the URL given (127.0.0.1)."""
 import argparse
 import http.client
@@ -73,12 +76,20 @@ def register(client, tag, i):
         "password": pw})
     if st != 201:
         raise SystemExit("register %s: %s %s" % (email, st, body[:200]))
-    uid = json.loads(body)["user"]["id"]
-    st, body = client.request("POST", "/api/v1/session",
-                              {"email": email, "password": pw})
-    if st != 200:
-        raise SystemExit("login %s: %s %s" % (email, st, body[:200]))
-    return uid, json.loads(body)["token"]
+    user = {"id": json.loads(body)["user"]["id"], "email": email,
+            "password": pw, "token": None}
+    if relogin(client, user) != 200:
+        raise SystemExit("login %s failed" % email)
+    return user
+
+
+def relogin(client, user):
+    """Logs user in again (sessions live in Redis and may be gone)."""
+    st, body = client.request("POST", "/api/v1/session", {
+        "email": user["email"], "password": user["password"]})
+    if st == 200:
+        user["token"] = json.loads(body)["token"]
+    return st
 
 
 def worker(n, args, users, out, favs, lock, stop):
@@ -88,7 +99,8 @@ def worker(n, args, users, out, favs, lock, stop):
     i = 0
     while not stop.is_set():
         op = mix[i % len(mix)]
-        uid, token = users[(n + i) % len(users)]
+        user = users[(n + i) % len(users)]
+        uid, token = user["id"], user["token"]
         i += 1
         body, tok, method = None, None, "GET"
         if op == "names":
@@ -112,6 +124,13 @@ def worker(n, args, users, out, favs, lock, stop):
             out.write("%.3f\t%.3f\t%s\t%s\n" % (t0, dt, op, st))
             if op == "fav" and st in (200, 201):
                 favs.write("%d\t%s\n" % (uid, name))
+        if st == 401 and args.relogin:
+            # the session is gone (Redis lost it): log in again
+            t0 = time.time()
+            st = relogin(client, user)
+            with lock:
+                out.write("%.3f\t%.3f\tlogin\t%s\n" %
+                          (t0, time.time() - t0, st))
         if args.pause:
             time.sleep(args.pause)
 
@@ -126,6 +145,8 @@ def main():
     p.add_argument("--timeout", type=float, default=15)
     p.add_argument("--pause", type=float, default=0.02)
     p.add_argument("--tag", default=str(int(time.time() * 1000) % 10**9))
+    p.add_argument("--relogin", action="store_true",
+                   help="log in again when a session is refused")
     p.add_argument("--log", required=True)
     p.add_argument("--favorites", required=True)
     args = p.parse_args()
