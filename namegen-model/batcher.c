@@ -217,17 +217,16 @@ static void batch_sample(struct batcher *b)
 		const struct batch_spec *sp = &j->spec;
 		struct attempt *at = s->at;
 		const float *row = b->logits + (size_t)i * b->v;
-		float lz, lp;
+		float lp;
 		int tok;
 
 		if (j->finished)
 			continue;
-		lz = sampler_log_norm(b->v, row);
 		if (at->len < sp->prefix_len) {
 			tok = sp->prefix[at->len];
-			lp = row[tok] - lz;
+			lp = row[tok] - sampler_log_norm(b->v, row);
 		} else {
-			tok = sampler_pick(&sp->rules, b->v, row, lz,
+			tok = sampler_pick(&sp->rules, b->v, row,
 					   at->len >= sp->min_len, &s->rng,
 					   b->work, &lp);
 		}

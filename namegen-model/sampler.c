@@ -97,16 +97,55 @@ static float kth_largest(float *x, int n, int k)
 	return x[want];
 }
 
-int sampler_pick(const struct sampler_rules *rules, int v,
-		 const float *logits, float log_norm, bool allow_end,
-		 struct sampler_rng *rng, float *work, float *logp)
+/* walk draws a token from the weights work[first..v) (sum > 0): rounding
+ * can leave u past the last weight, so the last token with a weight is
+ * the fallback. */
+static int walk(const float *work, int first, int v, double sum,
+		struct sampler_rng *rng)
 {
-	int first = allow_end ? 0 : 1, n = v - first, t, pick = -1;
-	float cut = -INFINITY, max = -INFINITY, inv_t;
-	double sum = 0.0, u;
+	double u = sampler_rng_uniform(rng) * sum;
+	int t, pick = -1;
+
+	for (t = first; t < v; t++) {
+		if (work[t] <= 0.0f)
+			continue;
+		pick = t;
+		if (u < work[t])
+			break;
+		u -= work[t];
+	}
+	return pick < 0 ? first : pick; // only with NaN logits: a broken model
+}
+
+int sampler_pick(const struct sampler_rules *rules, int v,
+		 const float *logits, bool allow_end, struct sampler_rng *rng,
+		 float *work, float *logp)
+{
+	int first = allow_end ? 0 : 1, n = v - first, t, pick;
+	float cut = -INFINITY, max = -INFINITY, inv_t, lz;
+	double sum = 0.0;
+
+	// The usual case (temperature 1, no cut): the weights that normalise
+	// the model's distribution are the ones to draw from.
+	if (rules->temperature == 1.0f &&
+	    (rules->top_k == 0 || rules->top_k >= n)) {
+		for (t = 0; t < v; t++)
+			max = logits[t] > max ? logits[t] : max;
+		for (t = 0; t < v; t++) {
+			work[t] = expf(logits[t] - max);
+			sum += work[t];
+		}
+		lz = max + logf((float)sum);
+		if (!allow_end)
+			sum -= work[0];
+		pick = walk(work, first, v, sum, rng);
+		*logp = logits[pick] - lz;
+		return pick;
+	}
 
 	// With a top-k cut, find the k-th largest logit among the choices;
 	// ties at the cut are all kept.
+	lz = sampler_log_norm(v, logits);
 	if (rules->top_k > 0 && rules->top_k < n) {
 		for (t = 0; t < n; t++)
 			work[t] = logits[first + t];
@@ -126,20 +165,7 @@ int sampler_pick(const struct sampler_rules *rules, int v,
 		work[t] = w;
 		sum += w;
 	}
-
-	// Walk the cumulative weights; rounding can leave u past the sum,
-	// so the last token with a weight is the fallback.
-	u = sampler_rng_uniform(rng) * sum;
-	for (t = first; t < v; t++) {
-		if (work[t] <= 0.0f)
-			continue;
-		pick = t;
-		if (u < work[t])
-			break;
-		u -= work[t];
-	}
-	if (pick < 0) // only with NaN logits: a broken model, not input
-		pick = first;
-	*logp = logits[pick] - log_norm;
+	pick = walk(work, first, v, sum, rng);
+	*logp = logits[pick] - lz;
 	return pick;
 }

@@ -49,12 +49,11 @@ float sampler_log_norm(int v, const float *logits);
 /* sampler_pick chooses the next token from logits (v values, token 0 =
  * the end of the name) under rules, drawing from rng. allow_end false
  * takes token 0 out of the choice (the name is still shorter than its
- * minimum). work holds v floats of scratch. log_norm is
- * sampler_log_norm(v, logits). Returns the token, and its model
- * log-probability in *logp. Never fails: v >= 2 leaves at least one
- * character to choose. */
+ * minimum). work holds v floats of scratch. Returns the token, and its
+ * model log-probability in *logp. Never fails: v >= 2 leaves at least
+ * one character to choose. */
 int sampler_pick(const struct sampler_rules *rules, int v,
-		 const float *logits, float log_norm, bool allow_end,
+		 const float *logits, bool allow_end,
 		 struct sampler_rng *rng, float *work, float *logp);
 
 #endif /* NAMEGEN_MODEL_SAMPLER_H */

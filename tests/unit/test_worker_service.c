@@ -198,11 +198,11 @@ static void test_sampler_rules(void **state)
 {
 	float logits[6] = {2.0f, 1.0f, 0.5f, 3.0f, -1.0f, 2.9f}, work[6];
 	struct sampler_rules top1 = {1.0f, 1}, top2 = {1.0f, 2},
-			     cold = {SAMPLER_TEMP_MIN, 0};
+			     cold = {SAMPLER_TEMP_MIN, 0}, plain = {1.0f, 0};
 	struct sampler_rng rng;
 	float lz = sampler_log_norm(6, logits), lp;
 	double sum = 0;
-	int i, t;
+	int i, t, ends = 0;
 
 	(void)state;
 	for (i = 0; i < 6; i++)
@@ -210,24 +210,32 @@ static void test_sampler_rules(void **state)
 	assert_true(fabs(lz - log(sum)) < 1e-5);
 	sampler_rng_seed(&rng, 1, 2);
 	for (i = 0; i < 200; i++) {
-		t = sampler_pick(&top1, 6, logits, lz, true, &rng, work, &lp);
+		t = sampler_pick(&top1, 6, logits, true, &rng, work, &lp);
 		assert_int_equal(t, 3);
 		assert_true(fabsf(lp - (logits[3] - lz)) < 1e-6f);
-		t = sampler_pick(&top2, 6, logits, lz, true, &rng, work, &lp);
+		t = sampler_pick(&top2, 6, logits, true, &rng, work, &lp);
 		assert_true(t == 3 || t == 5);
-		t = sampler_pick(&cold, 6, logits, lz, true, &rng, work, &lp);
+		t = sampler_pick(&cold, 6, logits, true, &rng, work, &lp);
 		assert_int_equal(t, 3);
 	}
 	// The end token (0) held back: top-1 is then among the characters.
 	logits[0] = 10.0f;
 	lz = sampler_log_norm(6, logits);
 	for (i = 0; i < 200; i++) {
-		t = sampler_pick(&top1, 6, logits, lz, false, &rng, work, &lp);
+		t = sampler_pick(&top1, 6, logits, false, &rng, work, &lp);
 		assert_int_equal(t, 3);
-		t = sampler_pick(&top2, 6, logits, lz, false, &rng, work, &lp);
+		t = sampler_pick(&top2, 6, logits, false, &rng, work, &lp);
 		assert_true(t == 3 || t == 5);
 		assert_true(fabsf(lp - (logits[t] - lz)) < 1e-6f);
+		// The fast path (temperature 1, no cut) holds it back too.
+		t = sampler_pick(&plain, 6, logits, false, &rng, work, &lp);
+		assert_true(t != 0);
+		assert_true(fabsf(lp - (logits[t] - lz)) < 1e-5f);
+		ends += sampler_pick(&plain, 6, logits, true, &rng, work,
+				     &lp) == 0;
 	}
+	// Allowed, the end (e^10 against e^3 and less) is nearly certain.
+	assert_true(ends > 190);
 }
 
 /* At temperature 1 the draws follow softmax(logits): each frequency of
@@ -238,7 +246,7 @@ static void test_sampler_frequencies(void **state)
 	const float logits[5] = {0.0f, 1.0f, -0.5f, 0.7f, 0.2f};
 	struct sampler_rules r1 = {1.0f, 0}, rh = {0.5f, 0};
 	struct sampler_rng rng;
-	float work[5], lp, lz = sampler_log_norm(5, logits);
+	float work[5], lp;
 	int hits1[5] = {0}, hitsh[5] = {0}, i;
 	const int n = 200000;
 	double z1 = 0, zh = 0;
@@ -246,9 +254,9 @@ static void test_sampler_frequencies(void **state)
 	(void)state;
 	sampler_rng_seed(&rng, 42, 0);
 	for (i = 0; i < n; i++) {
-		hits1[sampler_pick(&r1, 5, logits, lz, true, &rng, work,
+		hits1[sampler_pick(&r1, 5, logits, true, &rng, work,
 				   &lp)]++;
-		hitsh[sampler_pick(&rh, 5, logits, lz, true, &rng, work,
+		hitsh[sampler_pick(&rh, 5, logits, true, &rng, work,
 				   &lp)]++;
 	}
 	for (i = 0; i < 5; i++) {
