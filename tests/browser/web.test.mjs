@@ -388,10 +388,17 @@ async function scenario(browser) {
 		`${shown} of ${countryCount} shown`,
 	);
 	await page.check('#country-list input[value="IT"]');
-	await page.fill('#country-search', 'se');
-	await page.check('#country-list input[value="SE"]');
-	await page.fill('#country-search', '');
+	await page.fill('#country-search', 'swed');
+	await page.press('#country-search', 'Enter');
 	await page.waitForSelector('#weight-SE', { timeout: WAIT_MS });
+	const live = await page.locator('#country-live').textContent();
+	check(
+		(await page.inputValue('#country-search')) === '' &&
+			(await page.isChecked('#country-list input[value="SE"]')) &&
+			live === 'Sweden added; 2 countries chosen.',
+		'Enter in the search box adds the first match, and says so',
+		live,
+	);
 	await page.focus('#weight-IT');
 	for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
 	const shareIT = await page.locator('.share[data-code="IT"]').textContent();

@@ -51,10 +51,33 @@ function limitChoices() {
 
 function choose(code, on) {
 	if (!byCode.has(code)) return;
-	if (on && !chosen.has(code) && chosen.size < MAX_CHOSEN)
-		chosen.set(code, WEIGHT_DEFAULT);
+	const had = chosen.has(code);
+	if (on && !had && chosen.size < MAX_CHOSEN) chosen.set(code, WEIGHT_DEFAULT);
 	else if (!on) chosen.delete(code);
 	changed();
+	// say what changed: the mix below is not read out as it redraws
+	if (had !== chosen.has(code)) {
+		const n = chosen.size;
+		$('country-live').textContent =
+			`${countryName(code)} ${on ? 'added' : 'removed'}; ` +
+			`${n} countr${n === 1 ? 'y' : 'ies'} chosen.`;
+	}
+}
+
+// pickFirst: Enter in the search box adds the first country shown
+// (instead of submitting the form) and clears the search.
+function pickFirst(ev) {
+	if (ev.key !== 'Enter') return;
+	ev.preventDefault();
+	const input = $('country-search');
+	if (!input.value.trim()) return;
+	const row = [...$('country-list').querySelectorAll('.country')].find(
+		(r) => !r.hidden,
+	);
+	if (!row) return;
+	choose(row.dataset.code, true);
+	input.value = '';
+	filter();
 }
 
 function renderList() {
@@ -181,6 +204,7 @@ export function setCountries(list, preselect) {
 	for (const c of countries) byCode.set(c.code, c);
 	renderList();
 	$('country-search').addEventListener('input', filter);
+	$('country-search').addEventListener('keydown', pickFirst);
 	$('btn-clear').addEventListener('click', () => {
 		chosen.clear();
 		changed();
