@@ -82,9 +82,11 @@ lib=$(cd "$app" && HOME=$app bash -c '. .profile.d/010_namegen.sh &&
 [ "$lib" = "$app/.apt/$blas/libopenblas.so.0" ] &&
 	ok "with .profile.d sourced, libopenblas loads from .apt" ||
 	not_ok "with .profile.d sourced, libopenblas loads from .apt" "$lib"
-left=$(find "$app/build" -name '*.o' -o -name '*.a' | wc -l)
-[ "$left" -eq 0 ] && ok "no objects left in the slug" ||
-	not_ok "no objects left in the slug" "$left left"
+left=$(find "$app/build" "$app/.apt" -name '*.o' -o -name '*.a' | wc -l)
+[ "$left" -eq 0 ] && [ ! -e "$app/.apt/usr/include" ] &&
+	ok "no objects, static libraries or headers left in the slug" ||
+	not_ok "no objects, static libraries or headers left in the slug" \
+		"$left left"
 
 rel=$("$app/bin/release" "$app")
 grep -qx -- "---" <<<"$rel" && grep -q "^default_process_types:" <<<"$rel" &&
