@@ -2,6 +2,7 @@
  *
  *   namegen-cli model generate|score|meta ...   one call to a model worker
  *   namegen-cli bench ...                       load a worker, measure
+ *   namegen-cli auth ...                        one call to auth-service
  *
  * Exit status of every command: CLI_EXIT_OK, CLI_EXIT_SERVER when the
  * worker answered with an error or could not be reached, CLI_EXIT_USAGE
@@ -23,6 +24,9 @@ int cli_model(int argc, char **argv);
 
 /* cli_bench runs "namegen-cli bench ..." (argv[0] is "bench"). */
 int cli_bench(int argc, char **argv);
+
+/* cli_auth runs "namegen-cli auth ..." (argv[0] is "auth"; auth_cmd.c). */
+int cli_auth(int argc, char **argv);
 
 /* cli_open_client opens an RPC client to url, or to the environment
  * variable url_env when url is NULL, with the key from RPC_SECRET (or

@@ -22,8 +22,10 @@ static void usage(FILE *f)
 		"  model meta                 what the model knows\n"
 		"  bench [options]            keep N clients busy and "
 		"measure (namegen-cli bench --help)\n"
-		"Environment: MODEL_RPC_URL (or --url), RPC_SECRET (or "
-		"NAMEGEN_DEV=1).\n"
+		"  auth COMMAND ...           accounts, sessions, favorites "
+		"(namegen-cli auth --help)\n"
+		"Environment: MODEL_RPC_URL / AUTH_RPC_URL (or --url), "
+		"RPC_SECRET (or NAMEGEN_DEV=1).\n"
 		"Exit status: 0 ok, 1 the worker answered an error or was "
 		"unreachable, 2 usage.\n");
 }
@@ -134,6 +136,8 @@ int main(int argc, char **argv)
 		return cli_model(argc - 1, argv + 1);
 	if (strcmp(argv[1], "bench") == 0)
 		return cli_bench(argc - 1, argv + 1);
+	if (strcmp(argv[1], "auth") == 0)
+		return cli_auth(argc - 1, argv + 1);
 	fprintf(stderr, "namegen-cli: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return CLI_EXIT_USAGE;
