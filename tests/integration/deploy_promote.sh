@@ -107,8 +107,16 @@ verdict "dry run describes the fast-forward and the pushes"
 	not_ok "dry run pushed nothing and ran no test"
 
 # 3. Staging: a fast-forward, pushed to origin staging and Heroku staging.
+# A local commit not pushed yet is not promoted, and promote says so.
+git checkout --quiet dev && echo wip >wip.txt && git add wip.txt &&
+	git commit --quiet -m "local only"
 "$promote" staging >"$tmp/out" 2>&1
 rc=$?
+what="an unpushed local commit is named, not promoted"
+grep -q "local dev has 1 commit(s) not on origin" "$tmp/out" &&
+	! git --git-dir="$tmp/origin.git" cat-file -e "staging:wip.txt" \
+		2>/dev/null && ok "$what" || not_ok "$what" "$(cat "$tmp/out")"
+git reset --quiet --hard HEAD~1
 [ $rc -eq 0 ] && [ "$(ref origin staging)" = "$dev1" ] &&
 	[ "$(ref heroku-staging main)" = "$dev1" ]
 verdict "staging: origin staging and heroku-staging main are dev's"
