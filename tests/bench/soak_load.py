@@ -105,12 +105,16 @@ def worker(n, args, users, out, favs, lock, stop):
         body, tok, method = None, None, "GET"
         if op == "names":
             path, method = "/api/v1/names", "POST"
-            body = {"countries": [rnd.choice(COUNTRIES)], "count": 3}
+            body = {"countries": [rnd.choice(COUNTRIES)],
+                    "count": args.names_count}
         elif op == "score":
             path, method = "/api/v1/names/score", "POST"
             body = {"name": rnd.choice(["Maria", "Lars", "Jean"])}
         elif op == "me":
             path, tok = "/api/v1/me", token
+        elif op == "login":
+            path, method = "/api/v1/session", "POST"
+            body = {"email": user["email"], "password": user["password"]}
         elif op == "fav":
             path, method, tok = "/api/v1/me/favorites", "PUT", token
             name = "Fav%sT%dN%d" % (args.tag, n, i)
@@ -141,10 +145,12 @@ def main():
     p.add_argument("--seconds", type=float, default=8)
     p.add_argument("--threads", type=int, default=4)
     p.add_argument("--users", type=int, default=4)
-    p.add_argument("--mix", default="names,score,me,fav")
+    p.add_argument("--mix", default="names,score,me,fav",
+                   help="names, score, me, login, fav")
     p.add_argument("--timeout", type=float, default=15)
     p.add_argument("--pause", type=float, default=0.02)
     p.add_argument("--tag", default=str(int(time.time() * 1000) % 10**9))
+    p.add_argument("--names-count", type=int, default=3)
     p.add_argument("--relogin", action="store_true",
                    help="log in again when a session is refused")
     p.add_argument("--log", required=True)

@@ -1,0 +1,107 @@
+#!/bin/bash
+# fault_sigterm.sh - SIGTERM to each process under load (issue 9): the
+# model worker, the auth-service, then the gateway. Requests in flight
+# when the signal arrives are answered normally, the process exits 0
+# within 10 s, and a worker started again is used by the same gateway.
+# Every favorite answered OK is in PostgreSQL at the end.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/tap.sh
+. tests/lib/services.sh
+. tests/gateway_lib.sh
+. tests/bench/soak_lib.sh
+
+# logins hash for real here, so that auth calls are in flight long enough
+export PASSWORD_OPSLIMIT=2 PASSWORD_MEMLIMIT_KIB=65536
+# and the model steps few sequences at once, so its calls take a while
+export MODEL_BATCH_MAX=4
+soak_stack_start GATEWAY_RPC_TIMEOUT_MS=5000 ||
+	{ not_ok "the stack starts"; tap_done; exit 1; }
+log=$GW_DIR/load.log
+favs=$GW_DIR/load.favorites
+
+# term NAME: SIGTERM the process under load and check that it exits 0
+# within 10 s; sets T_TERM, when the signal was sent.
+term() {
+	local name=$1 pid t0 t1 rc
+	pid=$(soak_pid "$name")
+	t0=$(soak_now)
+	kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	t1=$(soak_now)
+	[ "$rc" = 0 ] && soak_true "$t1 - $t0 < 10" &&
+		ok "$name: exits 0 on SIGTERM under load, in $(soak_calc "$t1 - $t0") s" ||
+		not_ok "$name: exits 0 within 10 s of SIGTERM" \
+			"exit $rc after $(soak_calc "$t1 - $t0") s; $(grep -E \
+			'Sanitizer|runtime error|level=error' "$GW_DIR/$name.log" |
+			head -3)"
+	T_TERM=$t0
+}
+
+# check_inflight WHAT OPS T: the requests of OPS that started before T (50 ms of
+# slack for the signal's delivery) and ended after it all succeeded;
+# prints how many there were.
+check_inflight() {
+	local what=$1 ops=$2 t=$3 got n
+	got=$(awk -F'\t' -v ops=",$ops," -v t="$t" '
+		NR > 1 && index(ops, "," $3 ",") && $1 < t - 0.05 &&
+		$1 + $2 >= t { print $4 }' "$log" | sort | uniq -c |
+		awk '{ printf "%s:%s ", $2, $1 }')
+	if printf '%s' "$got" | tr ' ' '\n' | grep -q . &&
+		! printf '%s' "$got" | tr ' ' '\n' | grep -vE '^(200|201):' |
+		grep -q .; then
+		ok "$what: the requests in flight at SIGTERM succeeded ($got)"
+	elif [ -z "$got" ]; then
+		not_ok "$what: requests were in flight at SIGTERM" "none"
+	else
+		not_ok "$what: the requests in flight at SIGTERM succeeded" "$got"
+	fi
+}
+
+soak_load --seconds 14 --threads 6 --timeout 10 --names-count 100 \
+	--pause 0 --mix names,login,fav,me --log "$log" --favorites "$favs" \
+	>"$GW_DIR/load.out" 2>&1 &
+load_pid=$!
+for _ in $(seq 100); do [ -s "$log" ] && break; sleep 0.1; done
+sleep 1
+
+term model
+t_model=$T_TERM
+soak_restart_worker model
+soak_wait_status /api/v1/meta 200 15 &&
+	ok "model: started again, the same gateway uses it" ||
+	not_ok "model: started again, the same gateway uses it"
+sleep 1
+term auth
+t_auth=$T_TERM
+soak_restart_worker auth
+soak_wait_status /api/v1/me 401 15 -H "Authorization: Bearer x" &&
+	ok "auth: started again, the same gateway uses it" ||
+	not_ok "auth: started again, the same gateway uses it"
+sleep 1.5
+term gateway
+t_gw=$T_TERM
+wait "$load_pid"
+
+check_inflight model names "$t_model"
+check_inflight auth me,login,fav "$t_auth"
+check_inflight gateway names,me,login,fav "$t_gw"
+bad=$(awk -F'\t' -v t="$t_gw" 'NR > 1 && $1 < t - 0.05 && $4 ~ /^conn/' \
+	"$log" | wc -l)
+[ "$bad" = 0 ] &&
+	ok "no request sent before the gateway's SIGTERM lost its connection" ||
+	not_ok "no request sent before the gateway's SIGTERM lost its connection" \
+		"$bad did"
+other=$(awk -F'\t' -v t="$t_gw" 'NR > 1 && $1 < t - 0.05' "$log" |
+	cut -f4 | sort | uniq -c | awk '$2 !~ /^(200|201|503)$/')
+[ -z "$other" ] &&
+	ok "before it, no status but 200, 201 and 503 (a worker restarting)" ||
+	not_ok "before it, no status but 200, 201 and 503" "$(echo $other)"
+n=$(wc -l <"$favs")
+[ "$n" -gt 0 ] && soak_favorites_kept "$favs" &&
+	ok "all $n favorites answered OK are in PostgreSQL" ||
+	not_ok "all favorites answered OK are in PostgreSQL" "$n recorded"
+gw_stop_checked model
+gw_stop_checked auth
+tap_done
