@@ -23,10 +23,6 @@
 #include "cli/cli.h"
 #include "namegen.pb-c.h"
 
-/* Declared in cli/cli.h by its owner; repeated here so this file builds
- * on its own. */
-int cli_auth(int argc, char **argv);
-
 #define AUTH_CLI_LINE_MAX 1100 /* a password of 1024 bytes and more */
 
 struct auth_cli {
