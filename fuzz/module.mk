@@ -75,3 +75,11 @@ fuzz: fuzz-build
 
 fuzz-seeds: $(BUILD)/tests/fuzz_seeds
 	$(BUILD)/tests/fuzz_seeds tests/fuzz/corpus
+
+# The soak (tests/bench/soak_run.sh): the whole stack under wrk with a
+# mixed workload at 256 connections for SOAK_SECONDS (60); it starts its
+# own PostgreSQL and Redis.
+.PHONY: soak
+soak: $(BUILD)/bin/gateway $(BUILD)/bin/namegen-model \
+      $(BUILD)/bin/auth-service
+	@BUILD=$(BUILD) bash tests/bench/soak_run.sh
