@@ -17,6 +17,10 @@
 #include "gateway/gw_error.h"
 #include "namegen.pb-c.h"
 
+#define GW_HTTP_PAGE_CSP                                                      \
+	"default-src 'self'; img-src 'self' data:; object-src 'none'; "       \
+	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
 struct gw_http {
 	struct MHD_Daemon *daemon;
 	struct gw_ctx *ctx;
@@ -193,6 +197,13 @@ static void serve_static(struct gw_req *r, const char *url)
 	gw_req_header(r, "Cache-Control", f.cache);
 	gw_req_header(r, "ETag", f.etag);
 	gw_req_header(r, "Last-Modified", f.last_modified);
+	/* the page runs only its own files, talks only to its own origin
+	 * and is never framed */
+	if (strncmp(f.type, "text/html", 9) == 0) {
+		gw_req_header(r, "Content-Security-Policy", GW_HTTP_PAGE_CSP);
+		gw_req_header(r, "X-Frame-Options", "DENY");
+		gw_req_header(r, "Referrer-Policy", "same-origin");
+	}
 }
 
 /* ------------------------------------------------- the first call */

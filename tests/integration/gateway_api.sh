@@ -288,6 +288,10 @@ req GET /
 	[ "$(hdr Cache-Control)" = no-cache ] && printf '%s' "$BODY" | grep -q namegen &&
 	ok "GET / serves web/index.html, revalidated" ||
 	not_ok "GET / serves web/index.html, revalidated" "$STATUS $HDRS"
+[[ $(hdr Content-Security-Policy) == "default-src 'self';"* ]] &&
+	[ "$(hdr X-Frame-Options)" = DENY ] &&
+	ok "the page carries a CSP and is never framed" ||
+	not_ok "the page carries a CSP and is never framed" "$HDRS"
 etag=$(hdr ETag)
 req GET / "" -H "If-None-Match: $etag"
 expect "a matching ETag gives 304" 304
