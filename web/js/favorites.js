@@ -8,6 +8,7 @@ import { countryName } from './countries.js';
 import * as session from './session.js';
 
 const PAGE = 10; // favorites per page (the API allows 1 to 100)
+const PRIME = 100; // newest favorites read at login for the hearts
 
 let items = []; // the pages loaded so far, newest first
 let cursor = null; // next_cursor of the last page loaded, null at the end
@@ -97,6 +98,21 @@ export function clear() {
 	liked.clear();
 	render();
 	likedChanged();
+}
+
+// primeLiked reads the newest favorites (up to PRIME) once after a login,
+// so that hearts on generated names show them beyond the panel's page.
+// A failure only leaves hearts unfilled; the panel reports its own.
+export async function primeLiked() {
+	if (!session.currentUser()) return;
+	try {
+		const r = await api('GET', `/me/favorites?limit=${PRIME}`);
+		if (!session.currentUser() || !Array.isArray(r.favorites)) return;
+		for (const f of r.favorites) liked.add(key(f));
+		likedChanged();
+	} catch (err) {
+		failed(err);
+	}
 }
 
 // load fetches the first page (more=false) or the next one. A first-page

@@ -273,8 +273,10 @@ async function start() {
 	favorites.onLikedChange(generate.refreshHearts);
 	session.onChange((user) => {
 		showUser(user);
-		if (user) favorites.load(false);
-		else favorites.clear();
+		if (user) {
+			favorites.load(false);
+			favorites.primeLiked();
+		} else favorites.clear();
 	});
 	const meta = loadMeta();
 	try {
