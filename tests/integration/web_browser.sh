@@ -89,7 +89,7 @@ model_path() {
 }
 
 check "chromium is installed" need_chromium
-check "playwright-core is installed" need_playwright
+check "tests/browser's npm packages are installed (playwright-core, prettier)" need_playwright
 if [ "$TAP_FAILED" -gt 0 ]; then
 	tap_done
 	exit
