@@ -3,12 +3,20 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* num returns a new JSON number, or null for NaN and infinities, which
+ * JSON cannot hold (a name the model finds impossible has -inf). */
+static json_t *num(float x)
+{
+	return isfinite(x) ? json_real((double)x) : json_null();
+}
 
 const char *gw_map_gender_name(Namegen__V1__Gender g)
 {
@@ -100,7 +108,7 @@ static int country_item(const json_t *v, size_t i, struct gw_map_generate *g,
 	    {"code", GW_JSON_STRING, true},
 	    {"weight", GW_JSON_NUMBER, false},
 	};
-	char prefix[GW_JSON_FIELD_MAX], field[GW_JSON_FIELD_MAX];
+	char prefix[GW_JSON_FIELD_MAX], field[GW_JSON_FIELD_MAX + 16];
 	const json_t *w;
 	double weight = 1.0;
 	const char *code;
@@ -242,8 +250,8 @@ json_t *gw_map_generate_reply(const Namegen__V1__GenerateReply *r)
 	for (i = 0; names && i < r->n_names; i++)
 		json_array_append_new(
 		    names,
-		    json_pack("{s:s, s:f, s:b}", "name", r->names[i]->name,
-			      "log_prob", (double)r->names[i]->log_prob,
+		    json_pack("{s:s, s:o, s:b}", "name", r->names[i]->name,
+			      "log_prob", num(r->names[i]->log_prob),
 			      "in_training_data",
 			      r->names[i]->in_training_data));
 	out = json_pack("{s:o, s:b, s:i}", "names", names, "incomplete",
@@ -282,20 +290,18 @@ json_t *gw_map_score_reply(const Namegen__V1__ScoreReply *r)
 
 	for (i = 0; countries && i < r->n_countries; i++)
 		json_array_append_new(
-		    countries,
-		    json_pack("{s:s, s:f}", "code", r->countries[i]->code,
-			      "probability",
-			      (double)r->countries[i]->probability));
+		    countries, json_pack("{s:s, s:o}", "code",
+					 r->countries[i]->code, "probability",
+					 num(r->countries[i]->probability)));
 	for (i = 0; genders && i < r->n_genders; i++)
 		json_array_append_new(
 		    genders,
-		    json_pack("{s:s, s:f}", "gender",
+		    json_pack("{s:s, s:o}", "gender",
 			      gw_map_gender_name(r->genders[i]->gender),
-			      "probability",
-			      (double)r->genders[i]->probability));
-	return json_pack("{s:s, s:o, s:o, s:f}", "name", r->name, "countries",
+			      "probability", num(r->genders[i]->probability)));
+	return json_pack("{s:s, s:o, s:o, s:o}", "name", r->name, "countries",
 			 countries, "genders", genders, "log_likelihood",
-			 (double)r->log_likelihood);
+			 num(r->log_likelihood));
 }
 
 json_t *gw_map_meta_reply(const Namegen__V1__MetaReply *r)
@@ -313,13 +319,12 @@ json_t *gw_map_meta_reply(const Namegen__V1__MetaReply *r)
 		json_array_append_new(
 		    genders, json_string(gw_map_gender_name(r->genders[i])));
 	return json_pack(
-	    "{s:o, s:o, s:s, s:I, s:s, s:I, s:s, s:f, s:I}", "countries",
+	    "{s:o, s:o, s:s, s:I, s:s, s:I, s:s, s:o, s:I}", "countries",
 	    countries, "genders", genders, "alphabet", r->alphabet,
 	    "max_length", (json_int_t)r->max_length, "model_version",
 	    r->model_version, "parameters", (json_int_t)r->parameters,
-	    "trained_at", r->trained_at, "heldout_loss",
-	    (double)r->heldout_loss, "model_bytes",
-	    (json_int_t)r->model_bytes);
+	    "trained_at", r->trained_at, "heldout_loss", num(r->heldout_loss),
+	    "model_bytes", (json_int_t)r->model_bytes);
 }
 
 /* ------------------------------------------------------------ accounts */

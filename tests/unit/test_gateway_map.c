@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +173,13 @@ static void test_generate_reply_shape(void **state)
 			       "\"incomplete_reason\":\"prefix too rare\","
 			       "\"names\":[{\"in_training_data\":true,"
 			       "\"log_prob\":-4.5,\"name\":\"Marta\"}]}");
+	free(s);
+
+	/* JSON has no infinity: an impossible name's log-prob is null */
+	a.log_prob = -INFINITY;
+	r.incomplete = 0;
+	s = dump(gw_map_generate_reply(&r));
+	assert_non_null(strstr(s, "\"log_prob\":null"));
 	free(s);
 }
 
