@@ -8,7 +8,8 @@
 //   SCREENSHOT_DIR   where the screenshots of the main states go
 //   DOC_SCREENSHOT   optional: also write the README's screenshot here
 //   CHROMIUM         optional: the browser (default /usr/bin/chromium)
-//   WAIT_MS          optional: longest wait for one state (default 30000)
+//   WAIT_MS          optional: longest wait for one state (default 30000,
+//                    for the sanitizer build on a busy machine)
 //   WEB_TEST_PHASE   "main" (default): the whole scenario against the
 //                    real workers; "slow-model": the model worker is
 //                    tests/gateway_test_worker.c, slower than the
@@ -17,7 +18,6 @@
 // Prints TAP. The page must not log a console error (except the failed
 // responses a step provokes on purpose) nor ask any host but the gateway.
 // Every wait is for a state, never a fixed time.
-//   WAIT_MS defaults to 30000: the sanitizer build on a busy machine.
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
