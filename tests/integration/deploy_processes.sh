@@ -145,6 +145,14 @@ grep -q "migrations done" "$tmp/auth.log" &&
 	ok "separate: NAMEGEN_MIGRATE_ON_START=1 migrates before auth starts" ||
 	not_ok "separate: NAMEGEN_MIGRATE_ON_START=1 migrates first" \
 		"$(head -5 "$tmp/auth.log")"
+# Their stdout is a file here, as it is a pipe on Heroku: a fully
+# buffered stdout would keep these lines until exit.
+grep -q "proc=namegen-model msg=serving" "$tmp/model.log" &&
+	grep -q "proc=auth-service msg=serving" "$tmp/auth.log" &&
+	grep -q "proc=gateway msg=listening" "$tmp/web.log" &&
+	ok "separate: logs reach stdout while the processes run" ||
+	not_ok "separate: logs reach stdout while the processes run" \
+		"$(head -3 "$tmp/model.log" "$tmp/auth.log" "$tmp/web.log")"
 for p in "$m:model:INT" "$a:auth:TERM" "$w:web:INT"; do
 	IFS=: read -r pp name sig <<<"$p"
 	kill -"$sig" "$pp"
