@@ -97,13 +97,14 @@ static enum gw_step api_register(struct gw_req *r)
 		return GW_DONE;
 	rep = (const Namegen__V1__RegisterReply *)r->slot[0].body;
 	user = gw_map_user(rep->user);
-	/* the reply may carry only the new id; the rest is what was sent */
-	if (json_is_object(user)) {
+	/* the reply may carry only the new id; what it leaves empty is
+	 * what was sent (what it does carry, e.g. a normalised email, wins) */
+	if (json_is_object(user) && rep->user && !*rep->user->username)
 		json_object_set_new(user, "username",
 				    json_string(r->msg.reg.username));
+	if (json_is_object(user) && rep->user && !*rep->user->email)
 		json_object_set_new(user, "email",
 				    json_string(r->msg.reg.email));
-	}
 	return gw_req_json(r, 201, json_pack("{s:o}", "user", user));
 }
 
