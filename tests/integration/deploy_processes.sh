@@ -122,48 +122,54 @@ else
 fi
 
 # --- separate: the Private Space layout over tcp:// ----------------------
-mport=$(free_port)
-aport=$(free_port)
-port=$(free_port)
+# Twice: the first round is stopped with SIGINT, the second with SIGTERM.
 export NAMEGEN_PROCESSES=separate
-export MODEL_RPC_URL=tcp://localhost:$mport AUTH_RPC_URL=tcp://localhost:$aport
-spawn model env MODEL_RPC_LISTEN_URL="tcp://127.0.0.1:$mport" \
-	"$root/bin/worker" model
-m=$pid
-spawn auth env AUTH_RPC_LISTEN_URL="tcp://127.0.0.1:$aport" \
-	NAMEGEN_MIGRATE_ON_START=1 "$root/bin/worker" auth
-a=$pid
-spawn web env PORT="$port" "$root/bin/web"
-w=$pid
-if wait_http "$port" /readyz 60; then
-	ok "separate: the gateway reaches both workers over tcp://"
-else
-	not_ok "separate: the gateway reaches both workers over tcp://" \
-		"$(tail -5 "$tmp/web.log") $(tail -5 "$tmp/model.log")"
-fi
-grep -q "migrations done" "$tmp/auth.log" &&
-	ok "separate: NAMEGEN_MIGRATE_ON_START=1 migrates before auth starts" ||
-	not_ok "separate: NAMEGEN_MIGRATE_ON_START=1 migrates first" \
-		"$(head -5 "$tmp/auth.log")"
-# Their stdout is a file here, as it is a pipe on Heroku: a fully
-# buffered stdout would keep these lines until exit.
-grep -q "proc=namegen-model msg=serving" "$tmp/model.log" &&
-	grep -q "proc=auth-service msg=serving" "$tmp/auth.log" &&
-	grep -q "proc=gateway msg=listening" "$tmp/web.log" &&
-	ok "separate: logs reach stdout while the processes run" ||
-	not_ok "separate: logs reach stdout while the processes run" \
-		"$(head -3 "$tmp/model.log" "$tmp/auth.log" "$tmp/web.log")"
-for p in "$m:model:INT" "$a:auth:TERM" "$w:web:INT"; do
-	IFS=: read -r pp name sig <<<"$p"
-	kill -"$sig" "$pp"
-	wait "$pp"
-	rc=$?
-	if [ "$rc" -eq 0 ] && gone "$pp" 30; then
-		ok "separate: $name exits 0 on SIG$sig"
+for sig in INT TERM; do
+	mport=$(free_port)
+	aport=$(free_port)
+	port=$(free_port)
+	export MODEL_RPC_URL=tcp://localhost:$mport
+	export AUTH_RPC_URL=tcp://localhost:$aport
+	spawn model env MODEL_RPC_LISTEN_URL="tcp://127.0.0.1:$mport" \
+		"$root/bin/worker" model
+	m=$pid
+	spawn auth env AUTH_RPC_LISTEN_URL="tcp://127.0.0.1:$aport" \
+		NAMEGEN_MIGRATE_ON_START=1 "$root/bin/worker" auth
+	a=$pid
+	spawn web env PORT="$port" "$root/bin/web"
+	w=$pid
+	what="separate: the gateway reaches both workers over tcp://"
+	if wait_http "$port" /readyz 60; then
+		ok "$what"
 	else
-		not_ok "separate: $name exits 0 on SIG$sig" \
-			"rc=$rc $(tail -5 "$tmp/$name.log")"
+		not_ok "$what" \
+			"$(tail -5 "$tmp/web.log") $(tail -5 "$tmp/model.log")"
 	fi
+	if [ "$sig" = INT ]; then
+		what="separate: NAMEGEN_MIGRATE_ON_START=1 migrates first"
+		grep -q "migrations done" "$tmp/auth.log" && ok "$what" ||
+			not_ok "$what" "$(head -5 "$tmp/auth.log")"
+		# Their stdout is a file here, as it is a pipe on Heroku: a
+		# fully buffered stdout would keep these lines until exit.
+		what="separate: logs reach stdout while the processes run"
+		grep -q "namegen-model msg=serving" "$tmp/model.log" &&
+			grep -q "auth-service msg=serving" "$tmp/auth.log" &&
+			grep -q "gateway msg=listening" "$tmp/web.log" &&
+			ok "$what" || not_ok "$what" \
+			"$(head -3 "$tmp/model.log" "$tmp/web.log")"
+	fi
+	for p in "$w:web" "$m:model" "$a:auth"; do
+		IFS=: read -r pp name <<<"$p"
+		kill -"$sig" "$pp"
+		wait "$pp"
+		rc=$?
+		if [ "$rc" -eq 0 ] && gone "$pp" 30; then
+			ok "separate: $name exits 0 on SIG$sig"
+		else
+			not_ok "separate: $name exits 0 on SIG$sig" \
+				"rc=$rc $(tail -5 "$tmp/$name.log")"
+		fi
+	done
 done
 
 # --- refusals --------------------------------------------------------------
