@@ -8,7 +8,9 @@
 # the model's FLOPs per generated name, measured in the same run by
 # bench_model_ceiling at the batch that load can form (clients x 10
 # sequences, at most MODEL_BATCH_MAX), with 1 and 2 OpenBLAS threads.
-# Last, the worker's memory (RSS) during the 256-client run.
+# of_best compares names/s with the better of the two ceilings. Last, the
+# worker's memory (RSS) during the 256-client run, and the load average
+# (the machine may be shared: other work only lowers the figures).
 #
 # Environment: BUILD (build), MODEL_PATH (data/default.model; without it,
 # a stand-in with the default model's sizes is trained for 1 epoch),
@@ -85,8 +87,8 @@ done
 	sort -un) >"$tmp/ceiling" || exit 1
 head -1 "$tmp/ceiling" | sed 's/^.*flops_per_token=/# model: flops_per_token=/'
 
-printf '\n%8s %10s %9s %8s %8s %6s %7s %12s %12s %8s\n' clients names/s \
-	calls/s p50_ms p99_ms batch chars ceiling_1t ceiling_2t of_2t
+printf '\n%8s %10s %9s %8s %8s %6s %6s %11s %11s %8s\n' clients names/s \
+	calls/s p50_ms p99_ms batch chars ceiling_1t ceiling_2t of_best
 for c in 1 8 64 256; do
 	l=${line[$c]}
 	b=$((c * 10 < batch_max ? c * 10 : batch_max))
@@ -101,12 +103,14 @@ for c in 1 8 64 256; do
 		'BEGIN {
 			per_name = fpt * (cpn + 1)
 			c1 = g1 * 1e9 / per_name; c2 = g2 * 1e9 / per_name
-			printf "%8d %10.0f %9.0f %8.2f %8.2f %6d %7.2f %12.0f %12.0f %7.0f%%\n",
-				c, nps, cps, p50, p99, b, cpn, c1, c2, 100 * nps / c2
+			best = c1 > c2 ? c1 : c2
+			printf "%8d %10.0f %9.0f %8.2f %8.2f %6d %6.2f %11.0f %11.0f %7.0f%%\n",
+				c, nps, cps, p50, p99, b, cpn, c1, c2, 100 * nps / best
 		}'
 done
 printf '\nworker RSS during the 256-client run: %d kB (peak %d kB)\n' \
 	"$rss_kb" "$hwm_kb"
+echo "load average (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 kill -TERM "$worker_pid"
 wait "$worker_pid"
 worker_pid=
