@@ -264,6 +264,31 @@ rc=$?
 [ $rc -eq 1 ] && ok "no worker at the URL: exit 1 ($(head -c 60 "$tmp/err"))" ||
 	not_ok "no worker at the URL" "rc=$rc $(cat "$tmp/err")"
 
+# ------------------------------------------------- refusing to start
+# refuses_start WHAT WANT VAR=VALUE...: exit 2 with a fatal line holding
+# WANT, and nothing served.
+refuses_start() {
+	local what=$1 want=$2 rc
+	shift 2
+	env MODEL_PATH="$model" MODEL_RPC_URL="ipc://$tmp/never.ipc" "$@" \
+		timeout 10 "$bin/namegen-model" >"$tmp/start.log" 2>&1
+	rc=$?
+	[ $rc -eq 2 ] && grep -q "level=fatal.*$want" "$tmp/start.log" &&
+		ok "refuses to start: $what" ||
+		not_ok "refuses to start: $what" "rc=$rc $(cat "$tmp/start.log")"
+}
+refuses_start "a missing model file" 'path=/nonexistent/m.model error=' \
+	MODEL_PATH=/nonexistent/m.model
+refuses_start "a batch size of 0" "MODEL_BATCH_MAX must be between 1 and" \
+	MODEL_BATCH_MAX=0
+refuses_start "a malformed URL" "MODEL_RPC_URL: .*is not an nng address" \
+	MODEL_RPC_URL=foo://x
+refuses_start "no RPC_SECRET outside development" "RPC_SECRET is required" \
+	RPC_SECRET=
+head -c 5000 "$model" >"$tmp/truncated.model"
+refuses_start "a truncated model file" 'cannot load the model' \
+	MODEL_PATH="$tmp/truncated.model"
+
 # --------------------------------------------------------------- logs
 grep -q 'msg=serving .*batch_max=' "$tmp/worker.log" &&
 	grep -q 'msg=call method=Generate status=INVALID_ARGUMENT' "$tmp/worker.log" &&
