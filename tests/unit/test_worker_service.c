@@ -368,6 +368,74 @@ static void test_score(void **state)
 	free(r);
 }
 
+/* A model trained on a plain list of names has no countries or genders:
+ * requests must name none, Score and Meta still answer. */
+static void test_unconditioned_model(void **state)
+{
+	static const char *const plain[] = {"ab", "ba", "abc"};
+	struct gru_dims d = {.emb_char = 3, .hidden = 5, .layers = 1};
+	struct model_meta meta = {.heldout_loss = 2.0f};
+	Namegen__V1__GenerateRequest req = NAMEGEN__V1__GENERATE_REQUEST__INIT;
+	Namegen__V1__CountryWeight cw = NAMEGEN__V1__COUNTRY_WEIGHT__INIT;
+	Namegen__V1__CountryWeight *cwp = &cw;
+	struct model_service *ms = NULL;
+	struct scorer *sc = NULL;
+	struct scorer_result *r = malloc(sizeof(*r));
+	struct batch_spec spec;
+	struct alphabet a;
+	struct gru_params p;
+	struct model *m = NULL;
+	uint32_t cps[3] = {'a', 'b', 'c'};
+	float cond[15], *data;
+	char err[256];
+	int i;
+
+	(void)state;
+	assert_non_null(r);
+	assert_int_equal(alphabet_init(&a, cps, 3, err, sizeof(err)), 0);
+	d.vocab = a.size + 1;
+	data = malloc(gru_param_count(&d) * sizeof(float));
+	assert_non_null(data);
+	gru_params_point(&p, &d, data);
+	gru_params_init(&p, 3);
+	assert_int_equal(model_build(&m, &p, &a, NULL, 0, &meta, plain, 3,
+				     err, sizeof(err)),
+			 0);
+	free(data);
+	assert_int_equal(model_service_new(&ms, m, NULL, err, sizeof(err)),
+			 0);
+
+	// No country, open gender: fine; the conditioning row is zeros.
+	assert_int_equal(model_service_parse_generate(ms, &req, &spec, cond,
+						      err, sizeof(err)),
+			 0);
+	for (i = 0; i < 15; i++)
+		assert_true(cond[i] == 0.0f);
+	req.n_countries = 1;
+	req.countries = &cwp;
+	cw.code = (char *)"DE";
+	assert_int_equal(model_service_parse_generate(ms, &req, &spec, cond,
+						      err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "countries: this model has no countries"));
+	req.n_countries = 0;
+	req.gender = NAMEGEN__V1__GENDER__GENDER_MALE;
+	assert_int_equal(model_service_parse_generate(ms, &req, &spec, cond,
+						      err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "gender: this model has no genders"));
+
+	assert_int_equal(scorer_new(&sc, m, err, sizeof(err)), 0);
+	assert_int_equal(scorer_score(sc, "cab", 3, r, err, sizeof(err)), 0);
+	assert_int_equal(r->ncountries, 0);
+	assert_int_equal(r->ngenders, 0);
+	assert_true(r->log_likelihood < 0.0 && isfinite(r->log_likelihood));
+	scorer_free(sc);
+	model_service_free(ms);
+	model_free(m);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -379,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_sampler_frequencies),
 		cmocka_unit_test(test_rng_streams),
 		cmocka_unit_test_setup_teardown(test_score, setup, teardown),
+		cmocka_unit_test(test_unconditioned_model),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
