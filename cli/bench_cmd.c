@@ -23,9 +23,9 @@
 #include "namegen-model/sampler.h"
 #include "namegen.pb-c.h"
 
-#define BENCH_MAX_CLIENTS 4096
-#define BENCH_MAX_SAMPLES (4u << 20)  /* latencies kept (16 MB) */
-#define BENCH_MAX_COUNTRIES 16
+#define BENCH_MAX_CLIENTS    4096
+#define BENCH_MAX_SAMPLES    (4u << 20) /* latencies kept (16 MB) */
+#define BENCH_MAX_COUNTRIES  16
 #define BENCH_PREFIX_LETTERS 26
 #define BENCH_ERROR_STATUSES 17
 
@@ -36,11 +36,11 @@ struct bench;
 struct client {
 	struct bench *b;
 	int id;
-	struct sampler_rng rng;    /* the shapes of --check's requests */
+	struct sampler_rng rng; /* the shapes of --check's requests */
 	/* What the call in flight asked for, to check its reply. */
 	char prefix[8];
 	uint32_t count, min_len, max_len;
-	bool counted;              /* started after the warm-up */
+	bool counted; /* started after the warm-up */
 };
 
 struct bench {
@@ -62,11 +62,11 @@ struct bench {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int inflight;
-	float *lat;                /* (BENCH_MAX_SAMPLES) ms */
+	float *lat; /* (BENCH_MAX_SAMPLES) ms */
 	size_t nlat;
 	uint64_t calls, names, chars, incomplete, check_failures;
 	uint64_t errors[BENCH_ERROR_STATUSES];
-	bool local_failure;        /* a call failed on the client's side */
+	bool local_failure; /* a call failed on the client's side */
 	char first_failure[256];
 	struct client *cl;
 };
@@ -110,12 +110,15 @@ static uint32_t utf8_chars(const char *s)
 	return n;
 }
 
-static void fail_check(struct bench *b, const char *fmt, const char *name)
+/* fail_check counts a failed check and keeps the first one's message:
+ * problem, after the name in quotes when there is one. Called with
+ * b->mu held. */
+static void fail_check(struct bench *b, const char *name, const char *problem)
 {
-	// Called with b->mu held.
 	if (b->check_failures++ == 0)
-		snprintf(b->first_failure, sizeof(b->first_failure), fmt,
-			 name);
+		snprintf(b->first_failure, sizeof(b->first_failure),
+			 "%s%s%s%s", name ? "\"" : "", name ? name : "",
+			 name ? "\" " : "", problem);
 }
 
 /* check_generate holds a reply against what its request asked; called
@@ -127,7 +130,7 @@ static void check_generate(struct bench *b, const struct client *c,
 
 	if (r->n_names > c->count ||
 	    (r->n_names < c->count && !r->incomplete)) {
-		fail_check(b, "a reply with the wrong number of names%s", "");
+		fail_check(b, NULL, "a reply with the wrong number of names");
 		return;
 	}
 	for (i = 0; i < r->n_names; i++) {
@@ -135,12 +138,12 @@ static void check_generate(struct bench *b, const struct client *c,
 		uint32_t len = utf8_chars(nm);
 
 		if (strncmp(nm, c->prefix, plen) != 0)
-			fail_check(b, "\"%s\" lacks its request's prefix", nm);
+			fail_check(b, nm, "lacks its request's prefix");
 		else if (len < c->min_len || len > c->max_len)
-			fail_check(b, "\"%s\" breaks its length limits", nm);
+			fail_check(b, nm, "breaks its length limits");
 		for (j = 0; j < i; j++)
 			if (strcmp(nm, r->names[j]->name) == 0)
-				fail_check(b, "\"%s\" twice in a reply", nm);
+				fail_check(b, nm, "twice in a reply");
 	}
 }
 
@@ -161,11 +164,11 @@ static void done(void *arg, struct rpc_reply *reply)
 			b->lat[b->nlat++] = (float)reply->latency_ms;
 		if (reply->status != RPC_OK) {
 			b->errors[reply->status < BENCH_ERROR_STATUSES
-					  ? reply->status
-					  : RPC_UNKNOWN]++;
+				      ? reply->status
+				      : RPC_UNKNOWN]++;
 		} else if (b->method == BM_GENERATE) {
 			const Namegen__V1__GenerateReply *r =
-				(const void *)reply->body;
+			    (const void *)reply->body;
 			size_t i;
 
 			b->names += r->n_names;
@@ -176,8 +179,8 @@ static void done(void *arg, struct rpc_reply *reply)
 				check_generate(b, c, r);
 		}
 	}
-	again = !atomic_load(&b->stop) &&
-		since_s(&b->t0) < b->warmup + b->seconds;
+	again =
+	    !atomic_load(&b->stop) && since_s(&b->t0) < b->warmup + b->seconds;
 	if (!again) {
 		b->inflight--;
 		pthread_cond_broadcast(&b->cv);
@@ -217,8 +220,8 @@ static void issue(struct client *c)
 			c->prefix[0] = b->letters[sampler_rng_next(r) %
 						  (uint64_t)b->nletters];
 			c->prefix[1] = '\0';
-			c->count = 1 + (uint32_t)(sampler_rng_next(r) %
-						  b->count);
+			c->count =
+			    1 + (uint32_t)(sampler_rng_next(r) % b->count);
 			c->min_len = 1 + (uint32_t)(sampler_rng_next(r) % 4);
 			c->max_len = c->min_len + 2 +
 				     (uint32_t)(sampler_rng_next(r) % 8);
@@ -236,8 +239,9 @@ static void issue(struct client *c)
 		req = &s.base;
 		method = "Score";
 	}
-	rv = rpc_client_call(b->cli, &namegen__v1__model_service__descriptor,
-			     method, req, NULL, 0, (int)b->timeout_ms, done, c);
+	rv =
+	    rpc_client_call(b->cli, &namegen__v1__model_service__descriptor,
+			    method, req, NULL, 0, (int)b->timeout_ms, done, c);
 	if (rv != RPC_OK) {
 		pthread_mutex_lock(&b->mu);
 		b->errors[rv < BENCH_ERROR_STATUSES ? rv : RPC_UNKNOWN]++;
@@ -311,15 +315,14 @@ static int report(struct bench *b, double seconds)
 	cpn = b->names ? (double)b->chars / (double)b->names : 0.0;
 	if (b->json) {
 		json_t *doc = json_pack(
-			"{s:i, s:f, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, "
-			"s:I, s:I, s:I}",
-			"clients", b->clients, "seconds", seconds, "calls",
-			(json_int_t)b->calls, "calls_per_s", cps,
-			"names_per_s", nps, "chars_per_name", cpn, "p50_ms",
-			p50, "p90_ms", p90, "p99_ms", p99, "max_ms", max,
-			"errors", (json_int_t)errors, "incomplete",
-			(json_int_t)b->incomplete, "check_failures",
-			(json_int_t)b->check_failures);
+		    "{s:i, s:f, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, "
+		    "s:I, s:I, s:I}",
+		    "clients", b->clients, "seconds", seconds, "calls",
+		    (json_int_t)b->calls, "calls_per_s", cps, "names_per_s",
+		    nps, "chars_per_name", cpn, "p50_ms", p50, "p90_ms", p90,
+		    "p99_ms", p99, "max_ms", max, "errors", (json_int_t)errors,
+		    "incomplete", (json_int_t)b->incomplete, "check_failures",
+		    (json_int_t)b->check_failures);
 		char *s = doc ? json_dumps(doc, 0) : NULL;
 
 		json_decref(doc);
@@ -343,28 +346,28 @@ static int report(struct bench *b, double seconds)
 				(unsigned long long)b->errors[i],
 				rpc_status_name(i));
 	if (b->check_failures)
-		fprintf(stderr, "namegen-cli: %llu check failures; the first: "
-				"%s\n",
+		fprintf(stderr,
+			"namegen-cli: %llu check failures; the first: "
+			"%s\n",
 			(unsigned long long)b->check_failures,
 			b->first_failure);
 	if (b->calls == 0)
 		fprintf(stderr, "namegen-cli: no call was measured\n");
-	return errors || b->check_failures || b->calls == 0
-		       ? CLI_EXIT_SERVER
-		       : CLI_EXIT_OK;
+	return errors || b->check_failures || b->calls == 0 ? CLI_EXIT_SERVER
+							    : CLI_EXIT_OK;
 }
 
 static int parse_bench(struct bench *b, const char **url, int argc,
 		       char **argv)
 {
 	static const struct option longs[] = {
-		{"url", 1, 0, 'u'},	 {"clients", 1, 0, 'c'},
-		{"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'},
-		{"method", 1, 0, 'm'},	 {"count", 1, 0, 'n'},
-		{"country", 1, 0, 'C'},	 {"check", 0, 0, 'k'},
-		{"timeout", 1, 0, 't'},	 {"json", 0, 0, 'j'},
-		{"help", 0, 0, 'h'},	 {"min", 1, 0, 'a'},
-		{"max", 1, 0, 'b'},	 {0, 0, 0, 0},
+	    {"url", 1, 0, 'u'},	     {"clients", 1, 0, 'c'},
+	    {"duration", 1, 0, 'd'}, {"warmup", 1, 0, 'w'},
+	    {"method", 1, 0, 'm'},   {"count", 1, 0, 'n'},
+	    {"country", 1, 0, 'C'},  {"check", 0, 0, 'k'},
+	    {"timeout", 1, 0, 't'},  {"json", 0, 0, 'j'},
+	    {"help", 0, 0, 'h'},     {"min", 1, 0, 'a'},
+	    {"max", 1, 0, 'b'},	     {0, 0, 0, 0},
 	};
 	double d;
 	long v;
@@ -410,13 +413,13 @@ static int parse_bench(struct bench *b, const char **url, int argc,
 			b->count = (uint32_t)v;
 			break;
 		case 'C': {
-			Namegen__V1__CountryWeight *cw =
-				&b->cw[b->ncountries];
+			Namegen__V1__CountryWeight *cw = &b->cw[b->ncountries];
 			char *colon = strchr(optarg, ':');
 
 			if (b->ncountries == BENCH_MAX_COUNTRIES) {
-				fprintf(stderr, "namegen-cli: at most %d "
-						"--country\n",
+				fprintf(stderr,
+					"namegen-cli: at most %d "
+					"--country\n",
 					BENCH_MAX_COUNTRIES);
 				return CLI_EXIT_USAGE;
 			}
@@ -454,15 +457,17 @@ static int parse_bench(struct bench *b, const char **url, int argc,
 			bench_usage(stdout);
 			return -1;
 		default:
-			fprintf(stderr, "namegen-cli: unknown or incomplete "
-					"option \"%s\" for bench\n",
+			fprintf(stderr,
+				"namegen-cli: unknown or incomplete "
+				"option \"%s\" for bench\n",
 				argv[optind - 1]);
 			return CLI_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "namegen-cli: bench takes no argument "
-				"\"%s\"\n",
+		fprintf(stderr,
+			"namegen-cli: bench takes no argument "
+			"\"%s\"\n",
 			argv[optind]);
 		return CLI_EXIT_USAGE;
 	}
@@ -516,8 +521,8 @@ int cli_bench(int argc, char **argv)
 	}
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->cv, NULL);
-	rc = cli_open_client(&b->cli, url, "MODEL_RPC_URL",
-			     (int)b->timeout_ms);
+	rc =
+	    cli_open_client(&b->cli, url, "MODEL_RPC_URL", (int)b->timeout_ms);
 	if (rc != CLI_EXIT_OK)
 		goto out_sync;
 	if (b->check && (rc = fetch_letters(b)) != CLI_EXIT_OK)

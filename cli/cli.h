@@ -15,9 +15,9 @@
 
 #include "common/rpc_client.h"
 
-#define CLI_EXIT_OK 0
+#define CLI_EXIT_OK	0
 #define CLI_EXIT_SERVER 1
-#define CLI_EXIT_USAGE 2
+#define CLI_EXIT_USAGE	2
 
 /* cli_model runs "namegen-cli model ..." (argv[0] is "model"). */
 int cli_model(int argc, char **argv);
@@ -50,7 +50,7 @@ bool cli_parse_long(const char *name, const char *s, long min, long max,
 		    long *out);
 
 /* cli_parse_double is cli_parse_long for a finite number. */
-bool cli_parse_double(const char *name, const char *s, double min,
-		      double max, double *out);
+bool cli_parse_double(const char *name, const char *s, double min, double max,
+		      double *out);
 
 #endif /* CLI_CLI_H */

@@ -39,8 +39,9 @@ bool cli_parse_long(const char *name, const char *s, long min, long max,
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "namegen-cli: %s wants a whole number in "
-				"%ld..%ld, not \"%s\"\n",
+		fprintf(stderr,
+			"namegen-cli: %s wants a whole number in "
+			"%ld..%ld, not \"%s\"\n",
 			name, min, max, s);
 		return false;
 	}
@@ -48,8 +49,8 @@ bool cli_parse_long(const char *name, const char *s, long min, long max,
 	return true;
 }
 
-bool cli_parse_double(const char *name, const char *s, double min,
-		      double max, double *out)
+bool cli_parse_double(const char *name, const char *s, double min, double max,
+		      double *out)
 {
 	char *end;
 	double v;
@@ -57,8 +58,9 @@ bool cli_parse_double(const char *name, const char *s, double min,
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || *end || !isfinite(v) || v < min || v > max) {
-		fprintf(stderr, "namegen-cli: %s wants a number in [%g, %g], "
-				"not \"%s\"\n",
+		fprintf(stderr,
+			"namegen-cli: %s wants a number in [%g, %g], "
+			"not \"%s\"\n",
 			name, min, max, s);
 		return false;
 	}
@@ -100,6 +102,9 @@ bool cli_failed_locally(int status)
 	       status == RPC_CANCELLED;
 }
 
+/* A client cli_close_client did not close (see there). */
+static struct rpc_client *left_for_exit;
+
 void cli_close_client(struct rpc_client *cli, bool calls_failed)
 {
 	// XXX: closing a client after one of its calls timed out or lost
@@ -108,12 +113,11 @@ void cli_close_client(struct rpc_client *cli, bool calls_failed)
 	// exits right after this, so such a client is kept reachable and
 	// left to the process exit; remove this once rpc_client_close is
 	// safe then.
-	static struct rpc_client *left_for_exit;
-
 	if (!cli)
 		return;
 	if (calls_failed) {
 		left_for_exit = cli;
+		(void)left_for_exit;
 		return;
 	}
 	rpc_client_close(cli);

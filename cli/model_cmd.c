@@ -14,7 +14,7 @@
 #include "namegen.pb-c.h"
 
 #define CLI_MAX_COUNTRIES 64
-#define CLI_SCORE_TOP 10 /* countries shown without --all */
+#define CLI_SCORE_TOP	  10 /* countries shown without --all */
 
 struct model_opts {
 	const char *url;
@@ -57,8 +57,8 @@ static int call(const struct model_opts *o, const char *method,
 		const ProtobufCMessage *req, struct rpc_reply *out)
 {
 	struct rpc_client *cli;
-	int rc = cli_open_client(&cli, o->url, "MODEL_RPC_URL",
-				 (int)o->timeout_ms);
+	int rc =
+	    cli_open_client(&cli, o->url, "MODEL_RPC_URL", (int)o->timeout_ms);
 
 	memset(out, 0, sizeof(*out));
 	if (rc != CLI_EXIT_OK)
@@ -129,8 +129,9 @@ static bool parse_seed(const char *s, uint64_t *out)
 	errno = 0;
 	*out = strtoull(s, &end, 10);
 	if (errno || end == s || *end || *s == '-') {
-		fprintf(stderr, "namegen-cli: --seed wants a whole number in "
-				"0..18446744073709551615, not \"%s\"\n",
+		fprintf(stderr,
+			"namegen-cli: --seed wants a whole number in "
+			"0..18446744073709551615, not \"%s\"\n",
 			s);
 		return false;
 	}
@@ -147,17 +148,16 @@ static int print_generate(const struct model_opts *o,
 
 		for (i = 0; i < r->n_names; i++)
 			json_array_append_new(
-				names,
-				json_pack("{s:s, s:f, s:b}", "name",
-					  r->names[i]->name, "log_prob",
-					  (double)r->names[i]->log_prob,
-					  "in_training_data",
-					  r->names[i]->in_training_data));
-		return print_json(json_pack(
-			"{s:o, s:b, s:s, s:i}", "names", names, "incomplete",
-			r->incomplete, "incomplete_reason",
-			r->incomplete_reason ? r->incomplete_reason : "",
-			"attempts", (json_int_t)r->attempts));
+			    names, json_pack("{s:s, s:f, s:b}", "name",
+					     r->names[i]->name, "log_prob",
+					     (double)r->names[i]->log_prob,
+					     "in_training_data",
+					     r->names[i]->in_training_data));
+		return print_json(
+		    json_pack("{s:o, s:b, s:s, s:i}", "names", names,
+			      "incomplete", r->incomplete, "incomplete_reason",
+			      r->incomplete_reason ? r->incomplete_reason : "",
+			      "attempts", (json_int_t)r->attempts));
 	}
 	for (i = 0; i < r->n_names; i++)
 		printf("%-24s %8.3f%s\n", r->names[i]->name,
@@ -172,18 +172,18 @@ static int print_generate(const struct model_opts *o,
 static int cmd_generate(const struct model_opts *o, int argc, char **argv)
 {
 	static const struct option longs[] = {
-		{"country", 1, 0, 'c'},
-		{"gender", 1, 0, 'g'},
-		{"prefix", 1, 0, 'p'},
-		{"min", 1, 0, 'a'},
-		{"max", 1, 0, 'b'},
-		{"count", 1, 0, 'n'},
-		{"temperature", 1, 0, 't'},
-		{"top-k", 1, 0, 'k'},
-		{"allow-duplicates", 0, 0, 'd'},
-		{"novel", 0, 0, 'N'},
-		{"seed", 1, 0, 's'},
-		{0, 0, 0, 0},
+	    {"country", 1, 0, 'c'},
+	    {"gender", 1, 0, 'g'},
+	    {"prefix", 1, 0, 'p'},
+	    {"min", 1, 0, 'a'},
+	    {"max", 1, 0, 'b'},
+	    {"count", 1, 0, 'n'},
+	    {"temperature", 1, 0, 't'},
+	    {"top-k", 1, 0, 'k'},
+	    {"allow-duplicates", 0, 0, 'd'},
+	    {"novel", 0, 0, 'N'},
+	    {"seed", 1, 0, 's'},
+	    {0, 0, 0, 0},
 	};
 	Namegen__V1__GenerateRequest req = NAMEGEN__V1__GENERATE_REQUEST__INIT;
 	Namegen__V1__CountryWeight cws[CLI_MAX_COUNTRIES];
@@ -199,8 +199,9 @@ static int cmd_generate(const struct model_opts *o, int argc, char **argv)
 		switch (c) {
 		case 'c':
 			if (req.n_countries == CLI_MAX_COUNTRIES) {
-				fprintf(stderr, "namegen-cli: at most %d "
-						"--country\n",
+				fprintf(stderr,
+					"namegen-cli: at most %d "
+					"--country\n",
 					CLI_MAX_COUNTRIES);
 				return CLI_EXIT_USAGE;
 			}
@@ -215,12 +216,14 @@ static int cmd_generate(const struct model_opts *o, int argc, char **argv)
 				req.gender = NAMEGEN__V1__GENDER__GENDER_MALE;
 			else if (strcasecmp(optarg, "f") == 0 ||
 				 strcasecmp(optarg, "female") == 0)
-				req.gender = NAMEGEN__V1__GENDER__GENDER_FEMALE;
+				req.gender =
+				    NAMEGEN__V1__GENDER__GENDER_FEMALE;
 			else if (strcasecmp(optarg, "any") == 0)
 				req.gender = NAMEGEN__V1__GENDER__GENDER_ANY;
 			else {
-				fprintf(stderr, "namegen-cli: --gender is M, F "
-						"or any, not \"%s\"\n",
+				fprintf(stderr,
+					"namegen-cli: --gender is M, F "
+					"or any, not \"%s\"\n",
 					optarg);
 				return CLI_EXIT_USAGE;
 			}
@@ -266,15 +269,17 @@ static int cmd_generate(const struct model_opts *o, int argc, char **argv)
 			req.has_seed = 1;
 			break;
 		default:
-			fprintf(stderr, "namegen-cli: unknown or incomplete "
-					"option \"%s\" for model generate\n",
+			fprintf(stderr,
+				"namegen-cli: unknown or incomplete "
+				"option \"%s\" for model generate\n",
 				argv[optind - 1]);
 			return CLI_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "namegen-cli: model generate takes no "
-				"argument \"%s\"\n",
+		fprintf(stderr,
+			"namegen-cli: model generate takes no "
+			"argument \"%s\"\n",
 			argv[optind]);
 		return CLI_EXIT_USAGE;
 	}
@@ -301,18 +306,16 @@ static int print_score(const struct model_opts *o,
 
 		for (i = 0; i < r->n_countries; i++)
 			json_array_append_new(
-				cs, json_pack("{s:s, s:f}", "code",
-					      r->countries[i]->code,
-					      "probability",
-					      (double)r->countries[i]
-						      ->probability));
+			    cs,
+			    json_pack("{s:s, s:f}", "code",
+				      r->countries[i]->code, "probability",
+				      (double)r->countries[i]->probability));
 		for (i = 0; i < r->n_genders; i++)
 			json_array_append_new(
-				gs, json_pack("{s:s, s:f}", "gender",
-					      gender_name(r->genders[i]->gender),
-					      "probability",
-					      (double)r->genders[i]
-						      ->probability));
+			    gs, json_pack("{s:s, s:f}", "gender",
+					  gender_name(r->genders[i]->gender),
+					  "probability",
+					  (double)r->genders[i]->probability));
 		return print_json(json_pack("{s:s, s:o, s:o, s:f}", "name",
 					    r->name, "countries", cs,
 					    "genders", gs, "log_likelihood",
@@ -336,8 +339,8 @@ static int print_score(const struct model_opts *o,
 static int cmd_score(struct model_opts *o, int argc, char **argv)
 {
 	static const struct option longs[] = {
-		{"all", 0, 0, 'A'},
-		{0, 0, 0, 0},
+	    {"all", 0, 0, 'A'},
+	    {0, 0, 0, 0},
 	};
 	Namegen__V1__ScoreRequest req = NAMEGEN__V1__SCORE_REQUEST__INIT;
 	struct rpc_reply reply;
@@ -347,8 +350,9 @@ static int cmd_score(struct model_opts *o, int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		if (c != 'A') {
-			fprintf(stderr, "namegen-cli: unknown option \"%s\" "
-					"for model score\n",
+			fprintf(stderr,
+				"namegen-cli: unknown option \"%s\" "
+				"for model score\n",
 				argv[optind - 1]);
 			return CLI_EXIT_USAGE;
 		}
@@ -379,24 +383,23 @@ static int print_meta(const struct model_opts *o,
 
 		for (i = 0; i < r->n_countries; i++)
 			json_array_append_new(
-				cs, json_pack("{s:s, s:s, s:i}", "code",
-					      r->countries[i]->code, "name",
-					      r->countries[i]->name,
-					      "training_names",
-					      (json_int_t)r->countries[i]
-						      ->training_names));
+			    cs,
+			    json_pack(
+				"{s:s, s:s, s:i}", "code",
+				r->countries[i]->code, "name",
+				r->countries[i]->name, "training_names",
+				(json_int_t)r->countries[i]->training_names));
 		for (i = 0; i < r->n_genders; i++)
 			json_array_append_new(
-				gs, json_string(gender_name(r->genders[i])));
+			    gs, json_string(gender_name(r->genders[i])));
 		return print_json(json_pack(
-			"{s:o, s:o, s:s, s:i, s:s, s:I, s:s, s:f, s:I}",
-			"countries", cs, "genders", gs, "alphabet",
-			r->alphabet, "max_length", (json_int_t)r->max_length,
-			"model_version", r->model_version, "parameters",
-			(json_int_t)r->parameters, "trained_at",
-			r->trained_at, "heldout_loss",
-			(double)r->heldout_loss, "model_bytes",
-			(json_int_t)r->model_bytes));
+		    "{s:o, s:o, s:s, s:i, s:s, s:I, s:s, s:f, s:I}",
+		    "countries", cs, "genders", gs, "alphabet", r->alphabet,
+		    "max_length", (json_int_t)r->max_length, "model_version",
+		    r->model_version, "parameters", (json_int_t)r->parameters,
+		    "trained_at", r->trained_at, "heldout_loss",
+		    (double)r->heldout_loss, "model_bytes",
+		    (json_int_t)r->model_bytes));
 	}
 	printf("model %s: %llu parameters, %llu bytes, trained %s, held-out "
 	       "loss %.4f nats/char\n",
@@ -422,8 +425,9 @@ static int cmd_meta(const struct model_opts *o, int argc, char **argv)
 	int rc;
 
 	if (argc > 1) {
-		fprintf(stderr, "namegen-cli: model meta takes no argument "
-				"\"%s\"\n",
+		fprintf(stderr,
+			"namegen-cli: model meta takes no argument "
+			"\"%s\"\n",
 			argv[1]);
 		return CLI_EXIT_USAGE;
 	}
@@ -451,8 +455,9 @@ static int take_common(struct model_opts *o, int *argc, char **argv)
 		} else if (strcmp(a, "--url") == 0 ||
 			   strcmp(a, "--timeout") == 0) {
 			if (i + 1 >= *argc) {
-				fprintf(stderr, "namegen-cli: %s wants a "
-						"value\n",
+				fprintf(stderr,
+					"namegen-cli: %s wants a "
+					"value\n",
 					a);
 				return CLI_EXIT_USAGE;
 			}
@@ -493,8 +498,9 @@ int cli_model(int argc, char **argv)
 		return cmd_score(&o, argc, argv);
 	if (strcmp(sub, "meta") == 0)
 		return cmd_meta(&o, argc, argv);
-	fprintf(stderr, "namegen-cli: model wants generate, score or meta%s%s"
-			"\n",
+	fprintf(stderr,
+		"namegen-cli: model wants generate, score or meta%s%s"
+		"\n",
 		*sub ? ", not " : "", sub);
 	model_usage(stderr);
 	return CLI_EXIT_USAGE;

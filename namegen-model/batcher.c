@@ -18,30 +18,30 @@
 /* One attempt at a name: running in the batch, or finished and waiting
  * to be judged in index order. */
 struct attempt {
-	int index;                     /* -1: the slot is free */
+	int index; /* -1: the slot is free */
 	bool done;
 	bool too_long;
-	int len;                       /* characters so far */
+	int len; /* characters so far */
 	int tok[MODEL_MAX_NAME_CHARS];
 	float logp;
 };
 
 struct job {
 	struct batch_spec spec;
-	float *cond;               /* (3H) */
+	float *cond; /* (3H) */
 	batch_done_fn *done;
 	void *arg;
-	int budget;                /* attempts allowed */
-	int launched;              /* attempts started: 0..launched-1 */
-	int judged;                /* attempts judged, in index order */
-	int accepted;              /* names kept */
+	int budget;		   /* attempts allowed */
+	int launched;		   /* attempts started: 0..launched-1 */
+	int judged;		   /* attempts judged, in index order */
+	int accepted;		   /* names kept */
 	int dups, known, too_long; /* why attempts were thrown away */
 	uint32_t steps;
 	bool finished;
 	enum batch_status status;
-	struct attempt *slots;     /* (count): attempt i is slot i % count */
-	struct batch_name *names;  /* (count) */
-	struct job *next;          /* in the queue or the active list */
+	struct attempt *slots;	  /* (count): attempt i is slot i % count */
+	struct batch_name *names; /* (count) */
+	struct job *next;	  /* in the queue or the active list */
 };
 
 /* One live sequence of the batch. */
@@ -56,18 +56,18 @@ struct batcher {
 	const struct model *m;
 	const struct gru *g;
 	const struct alphabet *abc;
-	int v, h3, hs;             /* vocab, 3H, L*H */
+	int v, h3, hs; /* vocab, 3H, L*H */
 	int batch_max, queue_max;
 
 	/* The batch: scheduler thread only. */
 	int live;
-	struct seq *seqs;          /* (B) */
-	int *tokens;               /* (B) */
-	float *cond;               /* (B, 3H) */
-	float *h;                  /* (B, L*H) */
-	float *logits;             /* (B, V) */
-	float *scratch;            /* gru_scratch_floats(B) */
-	float *work;               /* (V) */
+	struct seq *seqs; /* (B) */
+	int *tokens;	  /* (B) */
+	float *cond;	  /* (B, 3H) */
+	float *h;	  /* (B, L*H) */
+	float *logits;	  /* (B, V) */
+	float *scratch;	  /* gru_scratch_floats(B) */
+	float *work;	  /* (V) */
 	struct job *active, *active_tail;
 
 	/* Shared with batcher_submit. */
@@ -80,7 +80,7 @@ struct batcher {
 	pthread_t thread;
 
 	_Atomic uint64_t n_requests, n_refused, n_expired, n_steps,
-		n_seq_steps, n_attempts, n_names, n_chars;
+	    n_seq_steps, n_attempts, n_names, n_chars;
 	_Atomic int live_max;
 };
 
@@ -383,7 +383,8 @@ static void *batcher_main(void *arg)
 		// Requests past their deadline leave the batch now.
 		now = rpc_now_ms();
 		for (j = b->active; j; j = j->next)
-			if (j->spec.deadline_ms > 0 && now > j->spec.deadline_ms)
+			if (j->spec.deadline_ms > 0 &&
+			    now > j->spec.deadline_ms)
 				job_finish(j, BATCH_EXPIRED);
 		sweep(b);
 
@@ -473,8 +474,8 @@ int batcher_start(struct batcher **out, const struct batcher_opts *opts,
 	b->cond = calloc(bm * (size_t)b->h3, sizeof(float));
 	b->h = calloc(bm * (size_t)b->hs, sizeof(float));
 	b->logits = calloc(bm * (size_t)b->v, sizeof(float));
-	b->scratch = calloc(gru_scratch_floats(b->g, b->batch_max),
-			    sizeof(float));
+	b->scratch =
+	    calloc(gru_scratch_floats(b->g, b->batch_max), sizeof(float));
 	b->work = calloc((size_t)b->v, sizeof(float));
 	if (!b->seqs || !b->tokens || !b->cond || !b->h || !b->logits ||
 	    !b->scratch || !b->work)

@@ -30,48 +30,48 @@
 #include "namegen-model/model_file.h"
 #include "namegen-model/sampler.h"
 
-#define BATCH_MAX_COUNT 100          /* names one request may ask for */
-#define BATCH_ATTEMPTS_PER_NAME 8    /* attempt budget per name asked */
-#define BATCH_NAME_BYTES (4 * MODEL_MAX_NAME_CHARS + 1)
-#define BATCH_REASON_MAX 192
-#define BATCH_SIZE_LIMIT GRU_MAX_BATCH /* largest batch_max accepted */
-#define BATCH_QUEUE_LIMIT 65536        /* largest queue_max accepted */
+#define BATCH_MAX_COUNT		100 /* names one request may ask for */
+#define BATCH_ATTEMPTS_PER_NAME 8   /* attempt budget per name asked */
+#define BATCH_NAME_BYTES	(4 * MODEL_MAX_NAME_CHARS + 1)
+#define BATCH_REASON_MAX	192
+#define BATCH_SIZE_LIMIT	GRU_MAX_BATCH /* largest batch_max accepted */
+#define BATCH_QUEUE_LIMIT	65536	      /* largest queue_max accepted */
 
 /* One request, validated by the caller (see model_service.c). */
 struct batch_spec {
 	int prefix[MODEL_MAX_NAME_CHARS]; /* tokens every name starts with */
 	int prefix_len;
-	int min_len;                /* characters, 1 <= min_len <= max_len */
-	int max_len;                /* prefix_len <= max_len <= model max */
-	int count;                  /* 1..BATCH_MAX_COUNT */
+	int min_len; /* characters, 1 <= min_len <= max_len */
+	int max_len; /* prefix_len <= max_len <= model max */
+	int count;   /* 1..BATCH_MAX_COUNT */
 	struct sampler_rules rules;
-	bool unique;                /* no name twice in the reply */
-	bool novel;                 /* no name from the training data */
+	bool unique; /* no name twice in the reply */
+	bool novel;  /* no name from the training data */
 	uint64_t seed;
-	int64_t deadline_ms;        /* wall clock (rpc_now_ms); 0 = none */
+	int64_t deadline_ms; /* wall clock (rpc_now_ms); 0 = none */
 };
 
 struct batch_name {
 	char text[BATCH_NAME_BYTES]; /* UTF-8, NUL-terminated */
-	float log_prob;              /* natural log, end token included */
+	float log_prob;		     /* natural log, end token included */
 	bool in_training_data;
 };
 
 enum batch_status {
-	BATCH_DONE = 0,     /* names (possibly fewer than asked) */
-	BATCH_EXPIRED = 1,  /* the deadline passed first */
-	BATCH_STOPPED = 2   /* the batcher was freed first */
+	BATCH_DONE = 0,	   /* names (possibly fewer than asked) */
+	BATCH_EXPIRED = 1, /* the deadline passed first */
+	BATCH_STOPPED = 2  /* the batcher was freed first */
 };
 
 /* What a request ended with; valid only during the done callback. */
 struct batch_result {
 	enum batch_status status;
-	int n;                        /* names found */
+	int n; /* names found */
 	const struct batch_name *names;
-	bool incomplete;              /* n < count */
+	bool incomplete;	       /* n < count */
 	char reason[BATCH_REASON_MAX]; /* why, when incomplete */
-	uint32_t attempts;            /* attempts judged */
-	uint32_t steps;               /* batch steps the request took */
+	uint32_t attempts;	       /* attempts judged */
+	uint32_t steps;		       /* batch steps the request took */
 };
 
 /* done runs exactly once per accepted request, on the scheduler thread;
@@ -80,14 +80,14 @@ typedef void batch_done_fn(void *arg, const struct batch_result *res);
 
 struct batcher_opts {
 	const struct model *model; /* must outlive the batcher */
-	int batch_max;             /* live sequences; 0 = 256 */
-	int queue_max;             /* waiting requests; 0 = 512 */
+	int batch_max;		   /* live sequences; 0 = 256 */
+	int queue_max;		   /* waiting requests; 0 = 512 */
 };
 
 /* Returned by batcher_submit. */
-#define BATCH_E_FULL (-1)     /* queue_max requests are waiting */
-#define BATCH_E_STOPPED (-2)  /* the batcher is shutting down */
-#define BATCH_E_NOMEM (-3)
+#define BATCH_E_FULL	(-1) /* queue_max requests are waiting */
+#define BATCH_E_STOPPED (-2) /* the batcher is shutting down */
+#define BATCH_E_NOMEM	(-3)
 
 struct batcher;
 
@@ -111,15 +111,15 @@ int batcher_submit(struct batcher *b, const struct batch_spec *spec,
 void batcher_free(struct batcher *b);
 
 struct batcher_stats {
-	uint64_t requests;      /* accepted by batcher_submit */
-	uint64_t refused;       /* refused with BATCH_E_FULL */
-	uint64_t expired;       /* ended with BATCH_EXPIRED */
-	uint64_t steps;         /* gru_step calls */
-	uint64_t seq_steps;     /* sum over steps of the live sequences */
-	uint64_t attempts;      /* sequences that finished */
-	uint64_t names;         /* names handed out */
-	uint64_t chars;         /* characters of those names */
-	int live_max;           /* largest batch seen */
+	uint64_t requests;  /* accepted by batcher_submit */
+	uint64_t refused;   /* refused with BATCH_E_FULL */
+	uint64_t expired;   /* ended with BATCH_EXPIRED */
+	uint64_t steps;	    /* gru_step calls */
+	uint64_t seq_steps; /* sum over steps of the live sequences */
+	uint64_t attempts;  /* sequences that finished */
+	uint64_t names;	    /* names handed out */
+	uint64_t chars;	    /* characters of those names */
+	int live_max;	    /* largest batch seen */
 	int batch_max;
 	int queue_max;
 };

@@ -37,7 +37,7 @@ static const char *default_model_path(char *buf, size_t size)
 		for (int i = 0; i < 3 && (slash = strrchr(exe, '/')); i++)
 			*slash = '\0';
 		if (snprintf(buf, size, "%s/%s", exe, DEFAULT_MODEL) <
-			    (int)size &&
+			(int)size &&
 		    access(buf, R_OK) == 0)
 			return buf;
 	}
@@ -55,7 +55,7 @@ int main(int argc, char **argv)
 	struct rpc_server *srv = NULL;
 	const struct model_meta *mm;
 	char err[MODEL_ERR_MAX], pathbuf[PATH_MAX], q[PATH_MAX + 8],
-		qp[PATH_MAX + 8];
+	    qp[PATH_MAX + 8];
 	const char *url, *path;
 	uint8_t key[RPC_KEY_BYTES];
 	bool have_key = false;
@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 
 	if (argc > 1) {
 		fprintf(argc == 2 && strcmp(argv[1], "--help") == 0 ? stdout
-								      : stderr,
+								    : stderr,
 			"usage: namegen-model\n"
 			"Serves ModelService on MODEL_RPC_URL; every setting "
 			"is an environment variable\n(see .env.example, "
@@ -82,12 +82,12 @@ int main(int argc, char **argv)
 		config_fail(&cfg, "MODEL_RPC_URL: %s", err);
 	path = config_str(&cfg, "MODEL_PATH",
 			  default_model_path(pathbuf, sizeof(pathbuf)));
-	bo.batch_max = (int)config_int(&cfg, "MODEL_BATCH_MAX", 256, 1,
-				       BATCH_SIZE_LIMIT);
+	bo.batch_max =
+	    (int)config_int(&cfg, "MODEL_BATCH_MAX", 256, 1, BATCH_SIZE_LIMIT);
 	bo.queue_max = (int)config_int(&cfg, "MODEL_QUEUE_MAX", 512, 1,
 				       BATCH_QUEUE_LIMIT);
-	so.contexts = (int)config_int(&cfg, "MODEL_RPC_CONTEXTS", 1024, 1,
-				      16384);
+	so.contexts =
+	    (int)config_int(&cfg, "MODEL_RPC_CONTEXTS", 1024, 1, 16384);
 	so.threads = (int)config_int(&cfg, "MODEL_RPC_THREADS", 2, 1, 64);
 	blas_threads = config_int(&cfg, "MODEL_BLAS_THREADS", 1, 1, 64);
 	drain_ms = config_int(&cfg, "MODEL_DRAIN_MS", 5000, 0, 60000);
@@ -128,16 +128,17 @@ int main(int argc, char **argv)
 			  log_quote(q, sizeof(q), err));
 		goto out;
 	}
-	log_info("serving", "url=%s model=%s version=%s params=%llu "
-			    "countries=%d alphabet=%d hidden=%d layers=%d "
-			    "heldout_loss=%.4f batch_max=%d queue_max=%d "
-			    "contexts=%d blas_threads=%ld",
+	log_info("serving",
+		 "url=%s model=%s version=%s params=%llu "
+		 "countries=%d alphabet=%d hidden=%d layers=%d "
+		 "heldout_loss=%.4f batch_max=%d queue_max=%d "
+		 "contexts=%d blas_threads=%ld",
 		 log_quote(q, sizeof(q), url), log_quote(qp, sizeof(qp), path),
-		 mm->version,
-		 (unsigned long long)mm->params, model_country_count(m),
-		 model_alphabet(m)->size, model_dims(m)->hidden,
-		 model_dims(m)->layers, (double)mm->heldout_loss,
-		 bo.batch_max, bo.queue_max, so.contexts, blas_threads);
+		 mm->version, (unsigned long long)mm->params,
+		 model_country_count(m), model_alphabet(m)->size,
+		 model_dims(m)->hidden, model_dims(m)->layers,
+		 (double)mm->heldout_loss, bo.batch_max, bo.queue_max,
+		 so.contexts, blas_threads);
 
 	sigwait(&sigs, &sig);
 	log_info("stopping", "signal=%s drain_ms=%ld",
@@ -147,9 +148,10 @@ int main(int argc, char **argv)
 		struct batcher_stats st;
 
 		batcher_get_stats(b, &st);
-		log_info("stopped", "unfinished=%d requests=%llu names=%llu "
-				    "steps=%llu live_max=%d expired=%llu "
-				    "refused=%llu",
+		log_info("stopped",
+			 "unfinished=%d requests=%llu names=%llu "
+			 "steps=%llu live_max=%d expired=%llu "
+			 "refused=%llu",
 			 pending, (unsigned long long)st.requests,
 			 (unsigned long long)st.names,
 			 (unsigned long long)st.steps, st.live_max,

@@ -22,7 +22,7 @@ struct model_service {
 
 	/* The Meta reply, built once: the model never changes. */
 	Namegen__V1__MetaReply meta;
-	Namegen__V1__CountryInfo *meta_countries;   /* (C) */
+	Namegen__V1__CountryInfo *meta_countries; /* (C) */
 	Namegen__V1__CountryInfo **meta_country_ptrs;
 	Namegen__V1__Gender meta_genders[2];
 	char *meta_alphabet;
@@ -32,7 +32,7 @@ struct model_service {
 /* One Generate call waiting for the batcher. */
 struct pending {
 	Namegen__V1__GenerateReply_Closure closure;
-	void *closure_data;     /* the struct rpc_call */
+	void *closure_data; /* the struct rpc_call */
 };
 
 /* printable copies at most 8 printable ASCII bytes of s for a message,
@@ -69,8 +69,8 @@ static uint64_t random_seed(void)
 /* parse_countries maps the request's countries to model indices and
  * weights; 0 weights mean 1. */
 static int parse_countries(const struct model_service *ms,
-			   const Namegen__V1__GenerateRequest *req,
-			   int *idx, float *w, char *err, size_t errlen)
+			   const Namegen__V1__GenerateRequest *req, int *idx,
+			   float *w, char *err, size_t errlen)
 {
 	int nc = model_country_count(ms->m);
 	char q[12];
@@ -78,20 +78,23 @@ static int parse_countries(const struct model_service *ms,
 
 	if (nc == 0) {
 		if (req->n_countries > 0) {
-			snprintf(err, errlen, "countries: this model has no "
-					      "countries; leave it empty");
+			snprintf(err, errlen,
+				 "countries: this model has no "
+				 "countries; leave it empty");
 			return -1;
 		}
 		return 0;
 	}
 	if (req->n_countries == 0) {
-		snprintf(err, errlen, "countries: at least one country is "
-				      "needed (see Meta for the list)");
+		snprintf(err, errlen,
+			 "countries: at least one country is "
+			 "needed (see Meta for the list)");
 		return -1;
 	}
 	if (req->n_countries > (size_t)nc) {
-		snprintf(err, errlen, "countries: at most %d (one per country "
-				      "of the model), not %zu",
+		snprintf(err, errlen,
+			 "countries: at most %d (one per country "
+			 "of the model), not %zu",
 			 nc, req->n_countries);
 		return -1;
 	}
@@ -102,23 +105,26 @@ static int parse_countries(const struct model_service *ms,
 
 		idx[i] = model_country_find(ms->m, code);
 		if (idx[i] < 0) {
-			snprintf(err, errlen, "countries[%zu].code: unknown "
-					      "country \"%s\" (see Meta for "
-					      "the list)",
+			snprintf(err, errlen,
+				 "countries[%zu].code: unknown "
+				 "country \"%s\" (see Meta for "
+				 "the list)",
 				 i, printable(q, code));
 			return -1;
 		}
 		for (k = 0; k < i; k++)
 			if (idx[k] == idx[i]) {
-				snprintf(err, errlen, "countries[%zu].code: %s "
-						      "is listed twice",
+				snprintf(err, errlen,
+					 "countries[%zu].code: %s "
+					 "is listed twice",
 					 i, printable(q, code));
 				return -1;
 			}
 		if (!isfinite(wt) || wt < 0.0f || wt > 1e6f) {
-			snprintf(err, errlen, "countries[%zu].weight: must be "
-					      "a number in [0, 1e6] (0 means "
-					      "1), not %g",
+			snprintf(err, errlen,
+				 "countries[%zu].weight: must be "
+				 "a number in [0, 1e6] (0 means "
+				 "1), not %g",
 				 i, (double)wt);
 			return -1;
 		}
@@ -149,8 +155,9 @@ int model_service_parse_generate(const struct model_service *ms,
 		return -1;
 	}
 	if (req->max_length > (uint32_t)model_max) {
-		snprintf(err, errlen, "max_length: must be at most %d (the "
-				      "model's maximum), not %u",
+		snprintf(err, errlen,
+			 "max_length: must be at most %d (the "
+			 "model's maximum), not %u",
 			 model_max, req->max_length);
 		return -1;
 	}
@@ -163,17 +170,19 @@ int model_service_parse_generate(const struct model_service *ms,
 	spec->min_len = req->min_length ? (int)req->min_length : 1;
 	temp = req->temperature;
 	if (!(temp >= 0.0f && temp <= SAMPLER_TEMP_MAX)) {
-		snprintf(err, errlen, "temperature: must be in (0, %g] (0 "
-				      "means 1), not %g",
+		snprintf(err, errlen,
+			 "temperature: must be in (0, %g] (0 "
+			 "means 1), not %g",
 			 (double)SAMPLER_TEMP_MAX, (double)temp);
 		return -1;
 	}
-	spec->rules.temperature = temp == 0.0f		  ? 1.0f
+	spec->rules.temperature = temp == 0.0f		    ? 1.0f
 				  : temp < SAMPLER_TEMP_MIN ? SAMPLER_TEMP_MIN
 							    : temp;
 	if (req->top_k > (uint32_t)(g->d.vocab - 1)) {
-		snprintf(err, errlen, "top_k: must be 0..%d (the alphabet "
-				      "size; 0 = no cut), not %u",
+		snprintf(err, errlen,
+			 "top_k: must be 0..%d (the alphabet "
+			 "size; 0 = no cut), not %u",
 			 g->d.vocab - 1, req->top_k);
 		return -1;
 	}
@@ -188,8 +197,9 @@ int model_service_parse_generate(const struct model_service *ms,
 		return -1;
 	}
 	if (n > spec->max_len) {
-		snprintf(err, errlen, "prefix: %d characters is longer than "
-				      "max_length %d",
+		snprintf(err, errlen,
+			 "prefix: %d characters is longer than "
+			 "max_length %d",
 			 n, spec->max_len);
 		return -1;
 	}
@@ -207,22 +217,24 @@ int model_service_parse_generate(const struct model_service *ms,
 		gender = GRU_GENDER_F;
 		break;
 	default:
-		snprintf(err, errlen, "gender: must be GENDER_ANY, "
-				      "GENDER_MALE or GENDER_FEMALE, not %d",
+		snprintf(err, errlen,
+			 "gender: must be GENDER_ANY, "
+			 "GENDER_MALE or GENDER_FEMALE, not %d",
 			 (int)req->gender);
 		return -1;
 	}
 	if (g->d.genders == 0 && gender != GRU_GENDER_ANY) {
-		snprintf(err, errlen, "gender: this model has no genders; "
-				      "leave it GENDER_ANY");
+		snprintf(err, errlen,
+			 "gender: this model has no genders; "
+			 "leave it GENDER_ANY");
 		return -1;
 	}
 	nc = parse_countries(ms, req, idx, w, err, errlen);
 	if (nc < 0)
 		return -1;
-	if (gru_condition(g, cond, nc, idx, w, g->d.genders ? gender
-							    : GRU_GENDER_ANY,
-			  why, sizeof(why)) != 0) {
+	if (gru_condition(g, cond, nc, idx, w,
+			  g->d.genders ? gender : GRU_GENDER_ANY, why,
+			  sizeof(why)) != 0) {
 		snprintf(err, errlen, "countries: %s", why);
 		return -1;
 	}
@@ -308,9 +320,10 @@ static void ms_generate(Namegen__V1__ModelService_Service *svc,
 	}
 	rpc_call_set_retry_after(call, 1);
 	rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED,
-		      rv == BATCH_E_FULL ? "the model worker's queue is full; "
-					   "retry shortly"
-					 : "the model worker is out of memory");
+		      rv == BATCH_E_FULL
+			  ? "the model worker's queue is full; "
+			    "retry shortly"
+			  : "the model worker is out of memory");
 }
 
 /* ------------------------------------------------------------- Score */
@@ -348,7 +361,7 @@ static void ms_score(Namegen__V1__ModelService_Service *svc,
 	}
 	for (i = 0; i < res->ncountries; i++) {
 		const struct model_country *c =
-			model_country(ms->m, res->countries[i].index);
+		    model_country(ms->m, res->countries[i].index);
 
 		namegen__v1__country_score__init(&cs[i]);
 		cs[i].code = (char *)c->code;
@@ -395,10 +408,10 @@ static int meta_build(struct model_service *ms)
 	time_t t = (time_t)mm->trained_at;
 
 	namegen__v1__meta_reply__init(&ms->meta);
-	ms->meta_countries = calloc((size_t)(nc ? nc : 1),
-				    sizeof(*ms->meta_countries));
-	ms->meta_country_ptrs = calloc((size_t)(nc ? nc : 1),
-				       sizeof(*ms->meta_country_ptrs));
+	ms->meta_countries =
+	    calloc((size_t)(nc ? nc : 1), sizeof(*ms->meta_countries));
+	ms->meta_country_ptrs =
+	    calloc((size_t)(nc ? nc : 1), sizeof(*ms->meta_country_ptrs));
 	ms->meta_alphabet = malloc(MS_ALPHABET_BYTES);
 	if (!ms->meta_countries || !ms->meta_country_ptrs ||
 	    !ms->meta_alphabet)
@@ -449,7 +462,7 @@ int model_service_new(struct model_service **out, const struct model *m,
 		      struct batcher *b, char *err, size_t errlen)
 {
 	static const Namegen__V1__ModelService_Service init =
-		NAMEGEN__V1__MODEL_SERVICE__INIT(ms_);
+	    NAMEGEN__V1__MODEL_SERVICE__INIT(ms_);
 	struct model_service *ms = calloc(1, sizeof(*ms));
 
 	*out = NULL;

@@ -117,9 +117,9 @@ static int walk(const float *work, int first, int v, double sum,
 	return pick < 0 ? first : pick; // only with NaN logits: a broken model
 }
 
-int sampler_pick(const struct sampler_rules *rules, int v,
-		 const float *logits, bool allow_end, struct sampler_rng *rng,
-		 float *work, float *logp)
+int sampler_pick(const struct sampler_rules *rules, int v, const float *logits,
+		 bool allow_end, struct sampler_rng *rng, float *work,
+		 float *logp)
 {
 	int first = allow_end ? 0 : 1, n = v - first, t, pick;
 	float cut = -INFINITY, max = -INFINITY, inv_t, lz;

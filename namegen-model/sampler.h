@@ -12,8 +12,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SAMPLER_TEMP_MIN 0.01f  /* below this, sampling is nearly argmax
-				   and exp() of the scaled logits overflows */
+#define SAMPLER_TEMP_MIN                                                      \
+	0.01f /* below this, sampling is nearly argmax                        \
+		 and exp() of the scaled logits overflows */
 #define SAMPLER_TEMP_MAX 2.0f
 
 /* xoshiro256** state: small, fast, and reproducible across machines. */
@@ -38,8 +39,8 @@ uint64_t sampler_mix64(uint64_t x);
 
 /* The rules of one request that apply to every step. */
 struct sampler_rules {
-	float temperature;  /* in [SAMPLER_TEMP_MIN, SAMPLER_TEMP_MAX] */
-	int top_k;          /* 0 = no cut; else keep the k most likely */
+	float temperature; /* in [SAMPLER_TEMP_MIN, SAMPLER_TEMP_MAX] */
+	int top_k;	   /* 0 = no cut; else keep the k most likely */
 };
 
 /* sampler_log_norm returns log(sum(exp(logits[0..v)))), computed stably:
@@ -52,8 +53,8 @@ float sampler_log_norm(int v, const float *logits);
  * minimum). work holds v floats of scratch. Returns the token, and its
  * model log-probability in *logp. Never fails: v >= 2 leaves at least
  * one character to choose. */
-int sampler_pick(const struct sampler_rules *rules, int v,
-		 const float *logits, bool allow_end,
-		 struct sampler_rng *rng, float *work, float *logp);
+int sampler_pick(const struct sampler_rules *rules, int v, const float *logits,
+		 bool allow_end, struct sampler_rng *rng, float *work,
+		 float *logp);
 
 #endif /* NAMEGEN_MODEL_SAMPLER_H */

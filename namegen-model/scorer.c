@@ -9,9 +9,9 @@
 struct scorer {
 	const struct model *m;
 	const struct gru *g;
-	int countries, genders;  /* C and G of the model (G is 0 or 2) */
-	int n;                   /* conditions: max(C,1) * max(G,1) */
-	float *conds;            /* (n, 3H); condition i = c * G' + g */
+	int countries, genders; /* C and G of the model (G is 0 or 2) */
+	int n;			/* conditions: max(C,1) * max(G,1) */
+	float *conds;		/* (n, 3H); condition i = c * G' + g */
 };
 
 void scorer_free(struct scorer *s)
@@ -48,8 +48,9 @@ int scorer_new(struct scorer **out, const struct model *m, char *err,
 			float *row = s->conds + (size_t)(c * ng + g) * h3;
 
 			if (gru_condition(s->g, row, s->countries ? 1 : 0, &c,
-					  &one, s->genders ? g : GRU_GENDER_ANY,
-					  err, errlen) != 0) {
+					  &one,
+					  s->genders ? g : GRU_GENDER_ANY, err,
+					  errlen) != 0) {
 				scorer_free(s);
 				return -1;
 			}

@@ -21,22 +21,22 @@
 struct scorer;
 
 struct scorer_country {
-	int index;          /* model country index */
+	int index; /* model country index */
 	float probability;
 };
 
 struct scorer_gender {
-	int gender;         /* GRU_GENDER_F or GRU_GENDER_M */
+	int gender; /* GRU_GENDER_F or GRU_GENDER_M */
 	float probability;
 };
 
 struct scorer_result {
-	int ncountries;                    /* 0 for an unconditioned model */
+	int ncountries; /* 0 for an unconditioned model */
 	struct scorer_country countries[GRU_MAX_COUNTRIES]; /* best first */
-	int ngenders;                      /* 0 or 2 */
-	struct scorer_gender genders[2];   /* best first */
-	double log_likelihood;             /* under the best condition */
-	int chars;                         /* characters in the name */
+	int ngenders;					    /* 0 or 2 */
+	struct scorer_gender genders[2];		    /* best first */
+	double log_likelihood; /* under the best condition */
+	int chars;	       /* characters in the name */
 };
 
 /* scorer_new prepares a scorer for m (which must outlive it). Returns 0

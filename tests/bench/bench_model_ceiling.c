@@ -26,8 +26,9 @@
 #include "namegen-model/model_file.h"
 
 #define CEILING_TRIAL_SECONDS 0.1
-#define CEILING_TRIALS 7          /* the best trial is kept: the machine
-				     is shared, and others only slow it */
+#define CEILING_TRIALS                                                        \
+	7 /* the best trial is kept: the machine                              \
+	     is shared, and others only slow it */
 #define CEILING_MAX_BATCH 4096
 
 static double now_s(void)
@@ -101,8 +102,9 @@ int main(int argc, char **argv)
 		int b = atoi(argv[i]);
 
 		if (b < 1 || b > CEILING_MAX_BATCH) {
-			fprintf(stderr, "bench_model_ceiling: batch %s is not "
-					"in 1..%d\n",
+			fprintf(stderr,
+				"bench_model_ceiling: batch %s is not "
+				"in 1..%d\n",
 				argv[i], CEILING_MAX_BATCH);
 			return 2;
 		}

@@ -87,8 +87,7 @@ static void spec_for(const struct model *m, struct batch_spec *s,
 
 	memset(s, 0, sizeof(*s));
 	n = alphabet_encode(model_alphabet(m), prefix, strlen(prefix),
-			    s->prefix, MODEL_MAX_NAME_CHARS, err,
-			    sizeof(err));
+			    s->prefix, MODEL_MAX_NAME_CHARS, err, sizeof(err));
 	assert_true(n >= 0);
 	s->prefix_len = n;
 	s->min_len = 1;
@@ -113,9 +112,8 @@ static void cond_for(const struct model *m, float *cond, int country,
 static struct batcher *start(const struct model *m, int batch_max,
 			     int queue_max)
 {
-	struct batcher_opts o = {.model = m,
-				 .batch_max = batch_max,
-				 .queue_max = queue_max};
+	struct batcher_opts o = {
+	    .model = m, .batch_max = batch_max, .queue_max = queue_max};
 	struct batcher *b = NULL;
 	char err[256];
 
@@ -225,9 +223,8 @@ static void test_seed_is_deterministic(void **state)
 	for (i = 0; i < 20; i++) {
 		others[i] = outcome_new();
 		spec_for(m, &s2, i % 2 ? "b" : "", 1 + i % 9, (uint64_t)i);
-		assert_int_equal(batcher_submit(crowd, &s2, cond2, on_done,
-						others[i]),
-				 0);
+		assert_int_equal(
+		    batcher_submit(crowd, &s2, cond2, on_done, others[i]), 0);
 	}
 	c = outcome_new();
 	assert_int_equal(batcher_submit(crowd, &s, cond, on_done, c), 0);
@@ -240,8 +237,8 @@ static void test_seed_is_deterministic(void **state)
 	assert_int_equal(a->attempts, c->attempts);
 	for (i = 0; i < a->n; i++) {
 		assert_string_equal(a->names[i].text, c->names[i].text);
-		assert_true(fabsf(a->names[i].log_prob - c->names[i].log_prob) <
-			    1e-4f);
+		assert_true(fabsf(a->names[i].log_prob -
+				  c->names[i].log_prob) < 1e-4f);
 	}
 
 	// A different seed gives a different list.
@@ -547,14 +544,14 @@ static void test_start_checks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rules_and_logprob),
-		cmocka_unit_test(test_seed_is_deterministic),
-		cmocka_unit_test(test_novel_and_budget),
-		cmocka_unit_test(test_unique_and_duplicates),
-		cmocka_unit_test(test_max_length_is_never_cut),
-		cmocka_unit_test(test_deadlines),
-		cmocka_unit_test(test_queue_limit_and_stop),
-		cmocka_unit_test(test_start_checks),
+	    cmocka_unit_test(test_rules_and_logprob),
+	    cmocka_unit_test(test_seed_is_deterministic),
+	    cmocka_unit_test(test_novel_and_budget),
+	    cmocka_unit_test(test_unique_and_duplicates),
+	    cmocka_unit_test(test_max_length_is_never_cut),
+	    cmocka_unit_test(test_deadlines),
+	    cmocka_unit_test(test_queue_limit_and_stop),
+	    cmocka_unit_test(test_start_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,8 +13,8 @@
  * "a" except "aé", so "aé" is the only novel one; and one of 20
  * characters, the model's maximum length. */
 static const char *const train_names[] = {
-	"a",  "aa", "ab", "ac", "ad", "b", "ba", "cab", "dace", "abcdé",
-	"bébé", "abcdeabcdeabcdeabcde"};
+    "a",  "aa",	 "ab",	 "ac",	  "ad",	  "b",
+    "ba", "cab", "dace", "abcdé", "bébé", "abcdeabcdeabcdeabcde"};
 #define N_TRAIN (sizeof(train_names) / sizeof(train_names[0]))
 #define MAX_LEN 20
 

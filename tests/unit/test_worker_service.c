@@ -34,9 +34,8 @@ static int setup(void **state)
 	assert_non_null(f);
 	f->m = make_model(21);
 	// Parsing needs no batcher.
-	assert_int_equal(model_service_new(&f->ms, f->m, NULL, err,
-					   sizeof(err)),
-			 0);
+	assert_int_equal(
+	    model_service_new(&f->ms, f->m, NULL, err, sizeof(err)), 0);
 	*state = f;
 	return 0;
 }
@@ -185,9 +184,9 @@ static void test_defaults_and_mapping(void **state)
 	assert_true(spec.seed == 987654321);
 	assert_int_equal(spec.prefix_len, 1);
 	assert_int_equal(spec.prefix[0], 6); // é sorts after a..e
-	assert_int_equal(gru_condition(g, want, 2, idx, w, GRU_GENDER_F, err,
-				       sizeof(err)),
-			 0);
+	assert_int_equal(
+	    gru_condition(g, want, 2, idx, w, GRU_GENDER_F, err, sizeof(err)),
+	    0);
 	for (i = 0; i < 3 * 12; i++)
 		assert_true(fabsf(cond[i] - want[i]) < 1e-6f);
 }
@@ -254,10 +253,8 @@ static void test_sampler_frequencies(void **state)
 	(void)state;
 	sampler_rng_seed(&rng, 42, 0);
 	for (i = 0; i < n; i++) {
-		hits1[sampler_pick(&r1, 5, logits, true, &rng, work,
-				   &lp)]++;
-		hitsh[sampler_pick(&rh, 5, logits, true, &rng, work,
-				   &lp)]++;
+		hits1[sampler_pick(&r1, 5, logits, true, &rng, work, &lp)]++;
+		hitsh[sampler_pick(&rh, 5, logits, true, &rng, work, &lp)]++;
 	}
 	for (i = 0; i < 5; i++) {
 		z1 += exp(logits[i]);
@@ -310,9 +307,8 @@ static void test_score(void **state)
 	assert_non_null(r);
 	assert_true(gru_score_scratch_floats(g, 1) <= 4096);
 	assert_int_equal(scorer_new(&s, f->m, err, sizeof(err)), 0);
-	assert_int_equal(scorer_score(s, "bébé", strlen("bébé"), r, err,
-				      sizeof(err)),
-			 0);
+	assert_int_equal(
+	    scorer_score(s, "bébé", strlen("bébé"), r, err, sizeof(err)), 0);
 
 	// The posterior by hand: one condition at a time.
 	n = alphabet_encode(model_alphabet(f->m), "bébé", strlen("bébé"),
@@ -323,8 +319,8 @@ static void test_score(void **state)
 		for (gd = 0; gd < 2; gd++) {
 			float one = 1.0f;
 
-			assert_int_equal(gru_condition(g, cond, 1, &c, &one, gd,
-						       err, sizeof(err)),
+			assert_int_equal(gru_condition(g, cond, 1, &c, &one,
+						       gd, err, sizeof(err)),
 					 0);
 			gru_score(g, 1, cond, tokens, n, &logp, scratch);
 			lps[c][gd] = logp;
@@ -358,9 +354,9 @@ static void test_score(void **state)
 	assert_non_null(strstr(err, "name: must not be empty"));
 	assert_int_equal(scorer_score(s, "abx", 3, r, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "name: the character \"x\""));
-	assert_int_equal(scorer_score(s, "abcdeabcdeabcdeabcdea", 21, r, err,
-				      sizeof(err)),
-			 -1);
+	assert_int_equal(
+	    scorer_score(s, "abcdeabcdeabcdeabcdea", 21, r, err, sizeof(err)),
+	    -1);
 	assert_non_null(strstr(err, "name: longer than 20 characters"));
 	assert_int_equal(scorer_score(s, "a\xc3", 2, r, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "name: malformed UTF-8"));
@@ -398,12 +394,11 @@ static void test_unconditioned_model(void **state)
 	assert_non_null(data);
 	gru_params_point(&p, &d, data);
 	gru_params_init(&p, 3);
-	assert_int_equal(model_build(&m, &p, &a, NULL, 0, &meta, plain, 3,
-				     err, sizeof(err)),
+	assert_int_equal(model_build(&m, &p, &a, NULL, 0, &meta, plain, 3, err,
+				     sizeof(err)),
 			 0);
 	free(data);
-	assert_int_equal(model_service_new(&ms, m, NULL, err, sizeof(err)),
-			 0);
+	assert_int_equal(model_service_new(&ms, m, NULL, err, sizeof(err)), 0);
 
 	// No country, open gender: fine; the conditioning row is zeros.
 	assert_int_equal(model_service_parse_generate(ms, &req, &spec, cond,
@@ -439,15 +434,15 @@ static void test_unconditioned_model(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_bad_requests, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_defaults_and_mapping,
-						setup, teardown),
-		cmocka_unit_test(test_sampler_rules),
-		cmocka_unit_test(test_sampler_frequencies),
-		cmocka_unit_test(test_rng_streams),
-		cmocka_unit_test_setup_teardown(test_score, setup, teardown),
-		cmocka_unit_test(test_unconditioned_model),
+	    cmocka_unit_test_setup_teardown(test_bad_requests, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_defaults_and_mapping, setup,
+					    teardown),
+	    cmocka_unit_test(test_sampler_rules),
+	    cmocka_unit_test(test_sampler_frequencies),
+	    cmocka_unit_test(test_rng_streams),
+	    cmocka_unit_test_setup_teardown(test_score, setup, teardown),
+	    cmocka_unit_test(test_unconditioned_model),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
