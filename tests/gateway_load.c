@@ -30,18 +30,18 @@
 struct kind {
 	const char *method;
 	const char *path;
-	const char *body;    /* may hold %s for the country */
+	const char *body;    /* "@" stands for the country */
 	int auth;	     /* 1 bearer, 2 cookie */
 	int status, status2; /* expected (status2 0 = only one) */
-	const char *needle;  /* in the body; %s for the user */
+	const char *needle;  /* in the body; "@" stands for the user */
 };
 
 static const struct kind kinds[] = {
     {"GET", "/healthz", NULL, 0, 200, 0, "\"ok\""},
     {"GET", "/api/v1/meta", NULL, 0, 200, 0, "\"countries\":"},
-    {"POST", "/api/v1/names", "{\"countries\":[\"%s\"],\"count\":3}", 0, 200,
-     0, "\"names\":[{"},
-    {"GET", "/api/v1/me", NULL, 1, 200, 0, "\"username\":\"%s\""},
+    {"POST", "/api/v1/names", "{\"countries\":[\"@\"],\"count\":3}", 0, 200, 0,
+     "\"names\":[{"},
+    {"GET", "/api/v1/me", NULL, 1, 200, 0, "\"username\":\"@\""},
     {"PUT", "/api/v1/me/favorites", "{\"name\":\"Loadname\"}", 1, 200, 201,
      "\"favorite\":{"},
     {"GET", "/api/v1/me/favorites?limit=5", NULL, 1, 200, 0,
@@ -51,8 +51,8 @@ static const struct kind kinds[] = {
     {"POST", "/api/v1/names", "{\"countries\":[", 0, 400, 0,
      "\"invalid_json\""},
     {"GET", "/api/v1/nope", NULL, 0, 404, 0, "\"not_found\""},
-    {"GET", "/api/@me", NULL, 2, 200, 0, "\"username\":\"%s\""},
-    {"POST", "/api/name", "{\"countrycode\":\"%s\",\"max_len\":12}", 0, 200, 0,
+    {"GET", "/api/@me", NULL, 2, 200, 0, "\"username\":\"@\""},
+    {"POST", "/api/name", "{\"countrycode\":\"@\",\"max_len\":12}", 0, 200, 0,
      "\""},
     {"GET", "/readyz", NULL, 0, 200, 0, "\"ready\""},
     {"DELETE", "/api/v1/me/favorites", "{\"name\":\"Gone\"}", 1, 200, 0,
@@ -74,6 +74,22 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* fill copies tmpl into out[n] with each '@' replaced by value. */
+static void fill(char *out, size_t n, const char *tmpl, const char *value)
+{
+	size_t len = 0, v = strlen(value);
+
+	for (; *tmpl && len + 1 < n; tmpl++) {
+		if (*tmpl == '@' && len + v + 1 < n) {
+			memcpy(out + len, value, v);
+			len += v;
+		} else if (*tmpl != '@') {
+			out[len++] = *tmpl;
+		}
+	}
+	out[len] = '\0';
 }
 
 static int dial(void)
@@ -161,7 +177,7 @@ static void *client(void *arg)
 			usleep(10000);
 			continue;
 		}
-		snprintf(body, sizeof(body), k->body ? k->body : "", country);
+		fill(body, sizeof(body), k->body ? k->body : "", country);
 		if (k->auth == 1)
 			snprintf(auth, sizeof(auth),
 				 "Authorization: Bearer %s\r\n", token);
@@ -182,7 +198,7 @@ static void *client(void *arg)
 			fd = -1;
 			continue;
 		}
-		snprintf(needle, sizeof(needle), k->needle, user);
+		fill(needle, sizeof(needle), k->needle, user);
 		atomic_fetch_add(&done, 1);
 		if ((status != k->status && status != k->status2) ||
 		    !strstr(rbody, needle)) {
