@@ -66,6 +66,9 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[256], q[300];
 	size_t n;
