@@ -22,11 +22,11 @@ PKGS    := libprotobuf-c libmicrohttpd libpq hiredis libsodium openblas jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual \
+WARN    := -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
-	   -Wformat-overflow=2 -Wundef -Wvla -Wwrite-strings \
+	   -Wformat-overflow=2 -Wundef -Wvla \
 	   -Wimplicit-fallthrough -Wold-style-definition -Wnested-externs \
-	   -Wno-format-zero-length
+	   -Wno-format-zero-length -Wno-format-truncation
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 SANFLAGS :=
@@ -37,7 +37,7 @@ endif
 
 # Generated protobuf-c code lives in the build tree, never in git.
 GEN     := $(BUILD)/gen
-ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -pthread $(CFLAGS) $(SANFLAGS) \
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) $(SANFLAGS) \
 	     -I. -I$(GEN) $(PKG_CFLAGS) -MMD -MP
 GEN_CFLAGS = -std=c17 -pthread $(CFLAGS) $(SANFLAGS) -I$(GEN) $(PKG_CFLAGS)
 LDFLAGS ?=

@@ -144,7 +144,7 @@ client_received(struct pending *p, nng_msg *m)
 	}
 	/* Errors raised before the worker could read the call carry no ids;
 	 * anything else must answer exactly this call. */
-	if ((res->client_id || res->call_id || res->status == RPC_OK) &&
+	if ((res->client_id || res->call_id || (int)res->status == RPC_OK) &&
 	    (res->client_id != cli->client_id || res->call_id != p->call_id)) {
 		namegen__v1__result__free_unpacked(res, NULL);
 		client_fail(p, RPC_INTERNAL,

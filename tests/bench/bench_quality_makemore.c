@@ -151,7 +151,8 @@ int main(int argc, char **argv)
 	n_train = n - TEST_NAMES;
 
 	printf("names=%zu train=%zu valid=%d test=%d vocab=%d hidden=%d "
-	       "emb=%d layers=%d params=%zu batch=%d lr=%g threads=%d\n",
+	       "emb=%d layers=%d params=%zu batch=%d lr=%g threads=%d "
+	       "dropout=%g weight_decay=%g\n",
 	       n, n_train - VALID_NAMES, VALID_NAMES, TEST_NAMES, d.vocab,
 	       d.hidden, d.emb_char, d.layers, gru_param_count(&d), tc.batch,
 	       (double)tc.lr, tc.threads, (double)tc.dropout,
