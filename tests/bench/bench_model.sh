@@ -8,7 +8,10 @@
 # the model's FLOPs per generated name, measured in the same run by
 # bench_model_ceiling at the batch that load can form (clients x 10
 # sequences, at most MODEL_BATCH_MAX), with 1 and 2 OpenBLAS threads.
-# of_best compares names/s with the better of the two ceilings. Last, the
+# of_best compares names/s with the better of the two ceilings. Since the
+# machine may be shared, the same comparison per second of CPU time
+# follows: names per second of the worker's CPU time (all its threads)
+# against the 1-thread sgemm ceiling per second of CPU time. Last, the
 # worker's memory (RSS) during the 256-client run, and the load average
 # (the machine may be shared: other work only lowers the figures).
 #
@@ -60,7 +63,11 @@ grep -m1 'msg=serving' "$tmp/worker.log" | sed 's/^.*msg=serving /# worker: /'
 # field NAME LINE prints NAME's value from a logfmt line.
 field() { printf '%s\n' "$2" | sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p"; }
 
-declare -A line
+# cpu_ticks prints the worker's CPU time so far (user + system, ticks).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$worker_pid/stat"; }
+tck=$(getconf CLK_TCK)
+
+declare -A line cpu
 rss_kb=0
 rss_pid=
 for c in 1 8 64 256; do
@@ -69,8 +76,13 @@ for c in 1 8 64 256; do
 			awk '{print $2}' >"$tmp/rss") &
 		rss_pid=$!
 	fi
+	# The worker's CPU time over the measured part (after the warm-up).
+	(sleep 1; cpu_ticks >"$tmp/cpu0") &
+	cpu_pid=$!
 	line[$c]=$("$bin/namegen-cli" bench --clients "$c" --duration "$seconds" \
 		--warmup 1 -n 10 --country DE 2>"$tmp/bench.err")
+	wait "$cpu_pid"
+	cpu[$c]=$(($(cpu_ticks) - $(cat "$tmp/cpu0")))
 	[ -s "$tmp/bench.err" ] && sed 's/^/# /' "$tmp/bench.err"
 done
 wait "$rss_pid"
@@ -87,25 +99,31 @@ done
 	sort -un) >"$tmp/ceiling" || exit 1
 head -1 "$tmp/ceiling" | sed 's/^.*flops_per_token=/# model: flops_per_token=/'
 
-printf '\n%8s %10s %9s %8s %8s %6s %6s %11s %11s %8s\n' clients names/s \
-	calls/s p50_ms p99_ms batch chars ceiling_1t ceiling_2t of_best
+printf '\n%8s %10s %9s %8s %8s %6s %6s %11s %11s %8s %12s %11s %7s\n' \
+	clients names/s calls/s p50_ms p99_ms batch chars ceiling_1t \
+	ceiling_2t of_best names/cpu_s ceiling_cpu of_cpu
 for c in 1 8 64 256; do
 	l=${line[$c]}
 	b=$((c * 10 < batch_max ? c * 10 : batch_max))
-	nps=$(field names_per_s "$l")
-	cpn=$(field chars_per_name "$l")
-	g1=$(sed -n "s/^batch=$b threads=1 gflops=\\([^ ]*\\) .*/\\1/p" "$tmp/ceiling")
-	g2=$(sed -n "s/^batch=$b threads=2 gflops=\\([^ ]*\\) .*/\\1/p" "$tmp/ceiling")
-	fpt=$(sed -n "s/^batch=$b threads=1 .*flops_per_token=\\([0-9]*\\).*/\\1/p" "$tmp/ceiling")
-	awk -v c="$c" -v nps="$nps" -v cps="$(field calls_per_s "$l")" \
+	cl=$(grep "^batch=$b threads=1 " "$tmp/ceiling")
+	c2=$(grep "^batch=$b threads=2 " "$tmp/ceiling")
+	awk -v c="$c" -v nps="$(field names_per_s "$l")" \
+		-v cps="$(field calls_per_s "$l")" -v secs="$(field seconds "$l")" \
 		-v p50="$(field p50_ms "$l")" -v p99="$(field p99_ms "$l")" \
-		-v b="$b" -v cpn="$cpn" -v g1="$g1" -v g2="$g2" -v fpt="$fpt" \
+		-v b="$b" -v cpn="$(field chars_per_name "$l")" \
+		-v g1="$(field gflops "$cl")" -v g2="$(field gflops "$c2")" \
+		-v gc="$(field cpu_gflops "$cl")" \
+		-v fpt="$(field flops_per_token "$cl")" \
+		-v ticks="${cpu[$c]}" -v tck="$tck" \
 		'BEGIN {
 			per_name = fpt * (cpn + 1)
 			c1 = g1 * 1e9 / per_name; c2 = g2 * 1e9 / per_name
 			best = c1 > c2 ? c1 : c2
-			printf "%8d %10.0f %9.0f %8.2f %8.2f %6d %6.2f %11.0f %11.0f %7.0f%%\n",
-				c, nps, cps, p50, p99, b, cpn, c1, c2, 100 * nps / best
+			cc = gc * 1e9 / per_name
+			npc = ticks > 0 ? nps * secs / (ticks / tck) : 0
+			printf "%8d %10.0f %9.0f %8.2f %8.2f %6d %6.2f %11.0f %11.0f %7.0f%% %12.0f %11.0f %6.0f%%\n",
+				c, nps, cps, p50, p99, b, cpn, c1, c2, 100 * nps / best,
+				npc, cc, 100 * npc / cc
 		}'
 done
 printf '\nworker RSS during the 256-client run: %d kB (peak %d kB)\n' \
