@@ -431,6 +431,85 @@ static void test_unconditioned_model(void **state)
 	free(r);
 }
 
+/* Random requests, hostile bytes included, through the checks: each is
+ * either refused with a message naming one of the request's fields, or
+ * accepted with a spec the batcher can run. Each field is out of its
+ * range one time in eight. */
+static void test_random_requests(void **state)
+{
+	static const char *const fields[] = {
+	    "count:",  "max_length:", "min_length:", "temperature:", "top_k:",
+	    "prefix:", "gender:",     "countries:",  "countries["};
+	static const char *const codes[] = {"DE", "fr", "IT",  "XX",
+					    "",	  "D",	"DEU", "\xff\xfe"};
+	static const float values[] = {0.0f,  0.005f, 1.0f, 2.0f,
+				       2.01f, -1.0f,  NAN,  INFINITY};
+	struct fixture *f = *state;
+	struct batch_spec spec;
+	struct sampler_rng rng;
+	float cond[3 * 12];
+	char err[MODEL_SERVICE_ERR_MAX], prefix[8];
+	int i, k, accepted = 0;
+
+	sampler_rng_seed(&rng, 2024, 0);
+#define BAD (sampler_rng_next(&rng) % 8 == 0)
+#define PICK(good, all)                                                       \
+	(BAD ? sampler_rng_next(&rng) % (all)                                 \
+	     : sampler_rng_next(&rng) % (good))
+	for (i = 0; i < 5000; i++) {
+		reset(f);
+		f->req.n_countries = BAD ? 0 : 1 + sampler_rng_next(&rng) % 3;
+		for (k = 0; k < 3; k++) {
+			size_t c =
+			    BAD ? 3 + sampler_rng_next(&rng) % 5 : (size_t)k;
+
+			f->cw[k].code = (char *)codes[c];
+			f->cw[k].weight = values[PICK(4, 8)];
+		}
+		f->req.count = (uint32_t)PICK(101, 130);
+		f->req.max_length = (uint32_t)PICK(21, 40);
+		f->req.min_length = (uint32_t)(sampler_rng_next(&rng) % 8);
+		f->req.temperature = values[PICK(4, 8)];
+		f->req.top_k = (uint32_t)PICK(7, 12);
+		f->req.gender = (Namegen__V1__Gender)PICK(3, 9);
+		for (k = 0; k < 7; k++) {
+			uint64_t x = sampler_rng_next(&rng);
+
+			// Mostly the alphabet, sometimes any byte.
+			prefix[k] = x % 16 ? "abcde"[x % 5] : (char)(x >> 8);
+		}
+		prefix[sampler_rng_next(&rng) % 8] = '\0';
+		f->req.prefix = prefix;
+		err[0] = '\0';
+		if (model_service_parse_generate(f->ms, &f->req, &spec, cond,
+						 err, sizeof(err)) != 0) {
+			bool named = false;
+
+			for (k = 0; k < 9; k++)
+				named |= strncmp(err, fields[k],
+						 strlen(fields[k])) == 0;
+			if (!named)
+				fail_msg("refused without a field: \"%s\"",
+					 err);
+			continue;
+		}
+		accepted++;
+		assert_true(spec.count >= 1 && spec.count <= BATCH_MAX_COUNT);
+		assert_true(spec.min_len >= 1 && spec.min_len <= spec.max_len);
+		assert_true(spec.max_len <= MAX_LEN);
+		assert_true(spec.prefix_len <= spec.max_len);
+		assert_true(spec.rules.temperature >= SAMPLER_TEMP_MIN &&
+			    spec.rules.temperature <= SAMPLER_TEMP_MAX);
+		assert_true(spec.rules.top_k >= 0 && spec.rules.top_k <= 6);
+		for (k = 0; k < 3 * 12; k++)
+			assert_true(isfinite(cond[k]));
+	}
+#undef PICK
+#undef BAD
+	// Enough of both kinds to have tested something.
+	assert_true(accepted > 500 && accepted < 4500);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +522,8 @@ int main(void)
 	    cmocka_unit_test(test_rng_streams),
 	    cmocka_unit_test_setup_teardown(test_score, setup, teardown),
 	    cmocka_unit_test(test_unconditioned_model),
+	    cmocka_unit_test_setup_teardown(test_random_requests, setup,
+					    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
