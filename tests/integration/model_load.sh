@@ -110,13 +110,14 @@ rc=$?
 	ok "past the queue limit: RESOURCE_EXHAUSTED at once" ||
 	not_ok "queue limit" "rc=$rc $(cat "$tmp/full.err")"
 # Three clients keep the batch of one busy and two requests queued, each
-# at least 2,100 steps (100 names of exactly 20 characters); a request
-# with a 10 ms deadline waits behind them and is dropped from the queue.
+# at least 2,100 steps (100 names of exactly 20 characters: over 100 ms
+# with the default model); a request with a 40 ms deadline waits behind
+# them and is dropped from the queue.
 "$cli" bench --clients 3 --duration 2 --warmup 0 -n 100 --min 20 \
 	--max 20 --timeout 10000 >"$tmp/busy3" 2>&1 &
 bench_pid=$!
 sleep 0.5
-"$cli" model generate --country DE --timeout 10 >"$tmp/late" 2>&1
+"$cli" model generate --country DE --timeout 40 >"$tmp/late" 2>&1
 rc=$?
 wait "$bench_pid"
 bench_pid=
