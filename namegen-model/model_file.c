@@ -340,6 +340,8 @@ oom:
 	return -1;
 }
 
+static int valid_code(const char *s);
+
 int model_build(struct model **out, const struct gru_params *params,
 		const struct alphabet *alphabet,
 		const struct model_country *countries, int n,
@@ -350,7 +352,7 @@ int model_build(struct model **out, const struct gru_params *params,
 	struct model *m = NULL;
 	void *buf = NULL;
 	size_t len;
-	int rc = -1;
+	int rc = -1, k;
 
 	*out = NULL;
 	if (model_alloc(&m, d, err, errlen) != 0)
@@ -360,6 +362,19 @@ int model_build(struct model **out, const struct gru_params *params,
 			 "the alphabet or the countries do not match the "
 			 "network's dimensions");
 		goto out;
+	}
+	// The loader takes countries only in code order: refuse here what
+	// it would refuse, so that a built model can always be read back.
+	for (k = 0; k < n; k++) {
+		if (!valid_code(countries[k].code) ||
+		    (k > 0 && strcmp(countries[k - 1].code,
+				     countries[k].code) >= 0)) {
+			snprintf(err, errlen,
+				 "country %d is not an upper-case code in "
+				 "code order",
+				 k);
+			goto out;
+		}
 	}
 	memcpy(m->data, params->data, gru_param_count(d) * sizeof(float));
 	m->alphabet = *alphabet;

@@ -66,10 +66,10 @@ int model_load_buffer(struct model **out, const void *buf, size_t len,
 void model_free(struct model *m);
 
 /* model_build makes a model from its parts (all copied): the network
- * params, the alphabet, n countries, meta (format_version, params,
- * file_bytes and version are filled in) and the training names (UTF-8
- * strings, any order, duplicates dropped). Returns 0 with *out set, or -1
- * with a sentence in err. */
+ * params, the alphabet, n countries (in code order, as the loader wants
+ * them), meta (format_version, params, file_bytes and version are filled
+ * in) and the training names (UTF-8 strings, any order, duplicates
+ * dropped). Returns 0 with *out set, or -1 with a sentence in err. */
 int model_build(struct model **out, const struct gru_params *params,
 		const struct alphabet *alphabet,
 		const struct model_country *countries, int n,

@@ -27,6 +27,14 @@ static const char *const tiny_names[] = {
 
 int fuzz_tiny_model(struct model **out, int layers)
 {
+	static const char *const codes[3] = {"IT", "RU", "SE"};
+
+	return fuzz_tiny_model_codes(out, layers, codes);
+}
+
+int fuzz_tiny_model_codes(struct model **out, int layers,
+			  const char *const codes[3])
+{
 	uint32_t cps[sizeof(tiny_chars)];
 	struct model_country c[3];
 	struct model_meta meta;
@@ -70,14 +78,11 @@ int fuzz_tiny_model(struct model **out, int layers)
 	gru_params_init(&p, 1);
 
 	memset(c, 0, sizeof(c));
-	memcpy(c[0].code, "IT", 3);
-	memcpy(c[0].name, "Italy", 6);
-	memcpy(c[1].code, "SE", 3);
-	memcpy(c[1].name, "Sweden", 7);
-	memcpy(c[2].code, "RU", 3);
-	memcpy(c[2].name, "Russia", 7);
-	for (k = 0; k < 3; k++)
+	for (k = 0; k < 3; k++) {
+		snprintf(c[k].code, sizeof(c[k].code), "%s", codes[k]);
+		snprintf(c[k].name, sizeof(c[k].name), "Country %s", codes[k]);
 		c[k].names[0] = c[k].names[1] = 3;
+	}
 
 	memset(&meta, 0, sizeof(meta));
 	meta.trained_at = 1700000000;

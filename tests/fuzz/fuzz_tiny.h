@@ -12,8 +12,14 @@
 struct model;
 
 /* fuzz_tiny_model builds the model into *out (free with model_free).
- * layers is 1 or 2. Returns 0, or -1 with the reason on stderr. */
+ * layers is 1 or 2; the countries are IT, RU and SE. Returns 0, or -1
+ * with the reason on stderr. */
 int fuzz_tiny_model(struct model **out, int layers);
+
+/* fuzz_tiny_model_codes is fuzz_tiny_model with three country codes of
+ * the caller's (model_build refuses them out of code order). */
+int fuzz_tiny_model_codes(struct model **out, int layers,
+			  const char *const codes[3]);
 
 /* fuzz_read_file reads at most max bytes of path into a new buffer
  * (*out, freed by the caller). Returns the length, or -1 (with the reason
