@@ -129,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const ProtobufCServiceDescriptor *sd =
-		&namegen__v1__auth_service__descriptor;
+	    &namegen__v1__auth_service__descriptor;
 	const ProtobufCMethodDescriptor *md;
 	ProtobufCMessage *req;
 

@@ -27,8 +27,8 @@ static void fds_check(const struct dataset *ds, size_t reports)
 	size_t i;
 	int k;
 
-	if (ds->count == 0 || ds->bad_lines != reports ||
-	    ds->countries < 0 || ds->countries > DATASET_MAX_COUNTRIES)
+	if (ds->count == 0 || ds->bad_lines != reports || ds->countries < 0 ||
+	    ds->countries > DATASET_MAX_COUNTRIES)
 		abort();
 	for (k = 1; k < ds->countries; k++)
 		if (strcmp(ds->codes[k - 1], ds->codes[k]) >= 0)
@@ -42,9 +42,9 @@ static void fds_check(const struct dataset *ds, size_t reports)
 		    n->line < 1 || n->line > ds->lines)
 			abort();
 		if (ds->conditioned
-			    ? n->country < 0 || n->country >= ds->countries ||
-				      (n->gender != 0 && n->gender != 1)
-			    : n->country != -1 || n->gender != -1)
+			? n->country < 0 || n->country >= ds->countries ||
+			      (n->gender != 0 && n->gender != 1)
+			: n->country != -1 || n->gender != -1)
 			abort();
 	}
 }
@@ -54,7 +54,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const enum dataset_format formats[] = {
-		DATASET_AUTO, DATASET_TSV, DATASET_PLAIN,
+	    DATASET_AUTO,
+	    DATASET_TSV,
+	    DATASET_PLAIN,
 	};
 	struct dataset ds;
 	char err[DATASET_ERR_MAX];
@@ -66,8 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&ds, 0, sizeof(ds));
 	err[0] = '\0';
 	if (dataset_parse(&ds, (const char *)data + 1, size - 1, "fuzz.tsv",
-			  formats[data[0] % 3], max_bad, fds_report,
-			  &reports, err, sizeof(err)) == 0)
+			  formats[data[0] % 3], max_bad, fds_report, &reports,
+			  err, sizeof(err)) == 0)
 		fds_check(&ds, reports);
 	else if (err[0] == '\0')
 		abort();

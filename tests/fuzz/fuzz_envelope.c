@@ -60,8 +60,8 @@ static ProtobufCMessage *env_open(const uint8_t *key, const void *data,
 static void env_method(const Namegen__V1__Call *call)
 {
 	static const ProtobufCServiceDescriptor *const services[] = {
-		&namegen__v1__model_service__descriptor,
-		&namegen__v1__auth_service__descriptor,
+	    &namegen__v1__model_service__descriptor,
+	    &namegen__v1__auth_service__descriptor,
 	};
 	const char *slash = call->method ? strchr(call->method, '/') : NULL;
 	const ProtobufCMethodDescriptor *md;
@@ -72,12 +72,11 @@ static void env_method(const Namegen__V1__Call *call)
 		return;
 	for (i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
 		md = protobuf_c_service_descriptor_get_method_by_name(
-			services[i], slash + 1);
+		    services[i], slash + 1);
 		if (!md)
 			continue;
-		body = protobuf_c_message_unpack(md->input, NULL,
-						 call->body.len,
-						 call->body.data);
+		body = protobuf_c_message_unpack(
+		    md->input, NULL, call->body.len, call->body.data);
 		if (body)
 			protobuf_c_message_free_unpacked(body, NULL);
 	}
@@ -106,15 +105,14 @@ static void env_reseal(const ProtobufCMessage *call)
 	again = env_open(env_key, nng_msg_body(msg), nng_msg_len(msg),
 			 &namegen__v1__call__descriptor, &rc);
 	if (rc != 0 || protobuf_c_message_get_packed_size(again) !=
-			       protobuf_c_message_get_packed_size(call))
+			   protobuf_c_message_get_packed_size(call))
 		abort();
 	protobuf_c_message_free_unpacked(again, NULL);
 	nng_msg_free(msg);
 }
 
 /* env_sealed_payload wraps data with the right MAC (or a wrong one). */
-static void env_sealed_payload(const uint8_t *data, size_t size,
-			       bool corrupt)
+static void env_sealed_payload(const uint8_t *data, size_t size, bool corrupt)
 {
 	Namegen__V1__Sealed s = NAMEGEN__V1__SEALED__INIT;
 	uint8_t mac[ENV_MAC_BYTES], *wire;
@@ -144,8 +142,7 @@ static void env_sealed_payload(const uint8_t *data, size_t size,
 		env_reseal(m);
 		protobuf_c_message_free_unpacked(m, NULL);
 	}
-	m = env_open(env_key, wire, n, &namegen__v1__result__descriptor,
-		     &rc);
+	m = env_open(env_key, wire, n, &namegen__v1__result__descriptor, &rc);
 	if (corrupt && rc != RPC_UNAUTHENTICATED)
 		abort();
 	if (m)
@@ -175,8 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	// 1. wire bytes: never authenticated, parsed in dev mode.
-	m = env_open(env_key, data, size, &namegen__v1__call__descriptor,
-		     &rc);
+	m = env_open(env_key, data, size, &namegen__v1__call__descriptor, &rc);
 	if (m)
 		abort(); // a forged MAC was accepted
 	m = env_open(env_key, data, size, &namegen__v1__result__descriptor,
@@ -188,8 +184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		env_method((const Namegen__V1__Call *)m);
 		protobuf_c_message_free_unpacked(m, NULL);
 	}
-	m = env_open(NULL, data, size, &namegen__v1__result__descriptor,
-		     &rc);
+	m = env_open(NULL, data, size, &namegen__v1__result__descriptor, &rc);
 	if (m)
 		protobuf_c_message_free_unpacked(m, NULL);
 

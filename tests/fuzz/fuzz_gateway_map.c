@@ -27,11 +27,28 @@
 #define GMF_TEXT_MAX (GW_JSON_BODY_MAX + 1)
 
 enum gmf_case {
-	GMF_GENERATE, GMF_SCORE, GMF_REGISTER, GMF_LOGIN, GMF_PASSWORD,
-	GMF_DELETE, GMF_FAVORITE, GMF_LIST, GMF_LEGACY_NAME,
-	GMF_LEGACY_LIKE, GMF_LEGACY_REGISTER, GMF_LEGACY_LOGIN,
-	GMF_R_GENERATE, GMF_R_SCORE, GMF_R_META, GMF_R_LOGIN, GMF_R_WHOAMI,
-	GMF_R_FAVORITE, GMF_R_LIST, GMF_R_LEGACY, GMF_COOKIE, GMF_CORS,
+	GMF_GENERATE,
+	GMF_SCORE,
+	GMF_REGISTER,
+	GMF_LOGIN,
+	GMF_PASSWORD,
+	GMF_DELETE,
+	GMF_FAVORITE,
+	GMF_LIST,
+	GMF_LEGACY_NAME,
+	GMF_LEGACY_LIKE,
+	GMF_LEGACY_REGISTER,
+	GMF_LEGACY_LOGIN,
+	GMF_R_GENERATE,
+	GMF_R_SCORE,
+	GMF_R_META,
+	GMF_R_LOGIN,
+	GMF_R_WHOAMI,
+	GMF_R_FAVORITE,
+	GMF_R_LIST,
+	GMF_R_LEGACY,
+	GMF_COOKIE,
+	GMF_CORS,
 	GMF_CASES
 };
 
@@ -80,7 +97,7 @@ static void gmf_generate(const struct gw_map_generate *g)
 static void gmf_favorite(const struct gw_map_favorite *f)
 {
 	Namegen__V1__AddFavoriteRequest add =
-		NAMEGEN__V1__ADD_FAVORITE_REQUEST__INIT;
+	    NAMEGEN__V1__ADD_FAVORITE_REQUEST__INIT;
 
 	gmf_str_ok(f->name, GW_MAP_NAME_MAX);
 	if (strlen(f->country) > 2)
@@ -119,8 +136,8 @@ static void gmf_request(enum gmf_case c, const char *body, size_t len)
 	case GMF_GENERATE:
 	case GMF_LEGACY_NAME:
 		rc = c == GMF_GENERATE
-			     ? gw_map_generate_req(in, &u.gen, &err)
-			     : gw_map_legacy_name_req(in, &u.gen, &err);
+			 ? gw_map_generate_req(in, &u.gen, &err)
+			 : gw_map_legacy_name_req(in, &u.gen, &err);
 		if (rc == 0)
 			gmf_generate(&u.gen);
 		break;
@@ -134,8 +151,8 @@ static void gmf_request(enum gmf_case c, const char *body, size_t len)
 	case GMF_REGISTER:
 	case GMF_LEGACY_REGISTER:
 		rc = c == GMF_REGISTER
-			     ? gw_map_register_req(in, &u.reg, &err)
-			     : gw_map_legacy_register_req(in, &u.reg, &err);
+			 ? gw_map_register_req(in, &u.reg, &err)
+			 : gw_map_legacy_register_req(in, &u.reg, &err);
 		if (rc == 0) {
 			gmf_str_ok(u.reg.username, GW_MAP_USERNAME_MAX * 4);
 			gmf_str_ok(u.reg.email, GW_MAP_EMAIL_MAX);
@@ -145,9 +162,9 @@ static void gmf_request(enum gmf_case c, const char *body, size_t len)
 		break;
 	case GMF_LOGIN:
 	case GMF_LEGACY_LOGIN:
-		rc = c == GMF_LOGIN ? gw_map_login_req(in, &u.login, &err)
-				    : gw_map_legacy_login_req(in, &u.login,
-							      &err);
+		rc = c == GMF_LOGIN
+			 ? gw_map_login_req(in, &u.login, &err)
+			 : gw_map_legacy_login_req(in, &u.login, &err);
 		if (rc == 0) {
 			gmf_str_ok(u.login.email, GW_MAP_EMAIL_MAX);
 			gmf_str_ok(u.login.password, GW_MAP_PASSWORD_MAX);
@@ -167,9 +184,8 @@ static void gmf_request(enum gmf_case c, const char *body, size_t len)
 	case GMF_FAVORITE:
 	case GMF_LEGACY_LIKE:
 		rc = c == GMF_FAVORITE
-			     ? gw_map_favorite_req(in, &u.fav, &err)
-			     : gw_map_legacy_like_req(in, &like, &u.fav,
-						      &err);
+			 ? gw_map_favorite_req(in, &u.fav, &err)
+			 : gw_map_legacy_like_req(in, &like, &u.fav, &err);
 		if (rc == 0)
 			gmf_favorite(&u.fav);
 		break;
@@ -209,17 +225,17 @@ static void gmf_list(const char *text, size_t len)
 static void gmf_reply(enum gmf_case c, const uint8_t *data, size_t len)
 {
 	static const ProtobufCMessageDescriptor *const descs[] = {
-		[GMF_R_GENERATE] = &namegen__v1__generate_reply__descriptor,
-		[GMF_R_SCORE] = &namegen__v1__score_reply__descriptor,
-		[GMF_R_META] = &namegen__v1__meta_reply__descriptor,
-		[GMF_R_LOGIN] = &namegen__v1__login_reply__descriptor,
-		[GMF_R_WHOAMI] = &namegen__v1__who_am_ireply__descriptor,
-		[GMF_R_FAVORITE] = &namegen__v1__favorite__descriptor,
-		[GMF_R_LIST] = &namegen__v1__list_favorites_reply__descriptor,
-		[GMF_R_LEGACY] = &namegen__v1__meta_reply__descriptor,
+	    [GMF_R_GENERATE] = &namegen__v1__generate_reply__descriptor,
+	    [GMF_R_SCORE] = &namegen__v1__score_reply__descriptor,
+	    [GMF_R_META] = &namegen__v1__meta_reply__descriptor,
+	    [GMF_R_LOGIN] = &namegen__v1__login_reply__descriptor,
+	    [GMF_R_WHOAMI] = &namegen__v1__who_am_ireply__descriptor,
+	    [GMF_R_FAVORITE] = &namegen__v1__favorite__descriptor,
+	    [GMF_R_LIST] = &namegen__v1__list_favorites_reply__descriptor,
+	    [GMF_R_LEGACY] = &namegen__v1__meta_reply__descriptor,
 	};
-	ProtobufCMessage *m = protobuf_c_message_unpack(descs[c], NULL, len,
-							data);
+	ProtobufCMessage *m =
+	    protobuf_c_message_unpack(descs[c], NULL, len, data);
 	json_t *out = NULL, *obj;
 	size_t n;
 

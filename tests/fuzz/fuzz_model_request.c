@@ -45,8 +45,8 @@ static void fmr_generate(const Namegen__V1__GenerateRequest *req)
 	    spec.min_len < 1 || spec.min_len > spec.max_len ||
 	    spec.max_len > model_max_length(fmr_model) ||
 	    spec.prefix_len < 0 || spec.prefix_len > spec.max_len ||
-	    !(spec.rules.temperature > 0.0f) ||
-	    spec.rules.top_k < 0 || spec.rules.top_k >= vocab)
+	    !(spec.rules.temperature > 0.0f) || spec.rules.top_k < 0 ||
+	    spec.rules.top_k >= vocab)
 		abort();
 	for (i = 0; i < spec.prefix_len; i++)
 		if (spec.prefix[i] < 1 || spec.prefix[i] >= vocab)
@@ -105,8 +105,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_model_request: %s\n", err);
 		abort();
 	}
-	fmr_cond = calloc((size_t)gru_cond_size(model_gru(fmr_model)),
-			  sizeof(float));
+	fmr_cond =
+	    calloc((size_t)gru_cond_size(model_gru(fmr_model)), sizeof(float));
 	if (!fmr_cond)
 		abort();
 	return 0;
@@ -115,7 +115,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const ProtobufCServiceDescriptor *sd =
-		&namegen__v1__model_service__descriptor;
+	    &namegen__v1__model_service__descriptor;
 	const ProtobufCMethodDescriptor *md;
 	ProtobufCMessage *req;
 

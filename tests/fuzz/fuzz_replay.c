@@ -18,7 +18,7 @@
 #include "tests/fuzz/fuzz_tiny.h"
 
 #define REPLAY_INPUT_MAX (8u << 20) /* bytes; larger inputs are errors */
-#define REPLAY_PATH_MAX 4096
+#define REPLAY_PATH_MAX	 4096
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
@@ -80,8 +80,9 @@ int main(int argc, char **argv)
 			perror(argv[i]);
 			return 1;
 		}
-		n = S_ISDIR(st.st_mode) ? replay_dir(argv[i])
-					: replay_file(argv[i]) == 0 ? 1 : -1;
+		n = S_ISDIR(st.st_mode)		? replay_dir(argv[i])
+		    : replay_file(argv[i]) == 0 ? 1
+						: -1;
 		if (n < 0)
 			return 1;
 		total += n;

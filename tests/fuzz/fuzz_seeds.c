@@ -25,8 +25,8 @@ static const char *seed_root;
 static int seed_failed;
 
 /* seed_write writes len bytes as root/target/name. */
-static void seed_write(const char *target, const char *name,
-		       const void *data, size_t len)
+static void seed_write(const char *target, const char *name, const void *data,
+		       size_t len)
 {
 	char path[SEED_PATH_MAX];
 	FILE *f;
@@ -76,8 +76,7 @@ static void seed_msg(const char *target, const char *name, int sel,
 }
 
 /* seed_method returns the index of method name in sd. */
-static int seed_method(const ProtobufCServiceDescriptor *sd,
-		       const char *name)
+static int seed_method(const ProtobufCServiceDescriptor *sd, const char *name)
 {
 	unsigned i;
 
@@ -94,7 +93,7 @@ static void seed_envelope(void)
 	/* Not fuzz_envelope's key: a message sealed by a process with
 	 * another RPC_SECRET, which the target must refuse. */
 	static const uint8_t key[RPC_KEY_BYTES] = {
-		0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
+	    0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
 	};
 	Namegen__V1__Call call = NAMEGEN__V1__CALL__INIT;
 	Namegen__V1__Result res = NAMEGEN__V1__RESULT__INIT;
@@ -153,8 +152,8 @@ static void seed_envelope(void)
 	call.method = "AuthService/Nope";
 	if (rpc_seal(NULL, &call.base, &msg) != 0)
 		abort();
-	seed_write("envelope", "sealed-call-unknown-method",
-		   nng_msg_body(msg), nng_msg_len(msg));
+	seed_write("envelope", "sealed-call-unknown-method", nng_msg_body(msg),
+		   nng_msg_len(msg));
 	nng_msg_free(msg);
 	seed_write("envelope", "empty", "", 0);
 }
@@ -163,11 +162,28 @@ static void seed_envelope(void)
 
 /* Selectors of fuzz_gateway_map.c (enum gmf_case). */
 enum {
-	S_GENERATE, S_SCORE, S_REGISTER, S_LOGIN, S_PASSWORD, S_DELETE,
-	S_FAVORITE, S_LIST, S_LEGACY_NAME, S_LEGACY_LIKE,
-	S_LEGACY_REGISTER, S_LEGACY_LOGIN, S_R_GENERATE, S_R_SCORE,
-	S_R_META, S_R_LOGIN, S_R_WHOAMI, S_R_FAVORITE, S_R_LIST,
-	S_R_LEGACY, S_COOKIE, S_CORS
+	S_GENERATE,
+	S_SCORE,
+	S_REGISTER,
+	S_LOGIN,
+	S_PASSWORD,
+	S_DELETE,
+	S_FAVORITE,
+	S_LIST,
+	S_LEGACY_NAME,
+	S_LEGACY_LIKE,
+	S_LEGACY_REGISTER,
+	S_LEGACY_LOGIN,
+	S_R_GENERATE,
+	S_R_SCORE,
+	S_R_META,
+	S_R_LOGIN,
+	S_R_WHOAMI,
+	S_R_FAVORITE,
+	S_R_LIST,
+	S_R_LEGACY,
+	S_COOKIE,
+	S_CORS
 };
 
 static void seed_gateway(void)
@@ -177,59 +193,59 @@ static void seed_gateway(void)
 		int sel;
 		const char *text;
 	} t[] = {
-		{"generate", S_GENERATE,
-		 "{\"countries\":[\"IT\",{\"code\":\"se\",\"weight\":0.5}],"
-		 "\"gender\":\"female\",\"prefix\":\"Ma\",\"min_length\":3,"
-		 "\"max_length\":12,\"count\":5,\"temperature\":0.8,"
-		 "\"top_k\":10,\"unique\":true,\"novel\":false,\"seed\":7}"},
-		{"generate-bad-type", S_GENERATE, "{\"count\":\"5\"}"},
-		{"generate-unknown", S_GENERATE, "{\"counts\":5}"},
-		{"generate-dup-key", S_GENERATE, "{\"count\":1,\"count\":2}"},
-		{"generate-deep", S_GENERATE,
-		 "{\"countries\":[[[[[[[[[[[[[[[[[[[[\"IT\"]]]]]]]]]]]]]]]]]]]}"},
-		{"generate-empty", S_GENERATE, ""},
-		{"score", S_SCORE, "{\"name\":\"Ren\xc3\xa9\"}"},
-		{"score-bad-utf8", S_SCORE, "{\"name\":\"Ren\xc3\"}"},
-		{"score-nul", S_SCORE, "{\"name\":\"a\\u0000b\"}"},
-		{"register", S_REGISTER,
-		 "{\"username\":\"ann\",\"email\":\"Ann@Example.com\","
-		 "\"password\":\"correct horse\"}"},
-		{"register-sql", S_REGISTER,
-		 "{\"username\":\"x'); DROP TABLE users;--\","
-		 "\"email\":\"a@b.co\",\"password\":\"$(rm -rf /)\"}"},
-		{"login", S_LOGIN,
-		 "{\"email\":\"ann@example.com\",\"password\":\"secret12\"}"},
-		{"password", S_PASSWORD,
-		 "{\"old_password\":\"secret12\","
-		 "\"new_password\":\"secret34\"}"},
-		{"delete", S_DELETE, "{\"password\":\"secret12\"}"},
-		{"favorite", S_FAVORITE,
-		 "{\"name\":\"Mar\\u00eda\",\"country\":\"es\","
-		 "\"gender\":\"female\"}"},
-		{"list-bad", S_LIST, "-1"},
-		{"legacy-name", S_LEGACY_NAME,
-		 "{\"countries\":[\"DE\"],\"gender\":\"M\",\"amount\":3,"
-		 "\"extra\":1}"},
-		{"legacy-like", S_LEGACY_LIKE,
-		 "{\"name\":\"Lars\",\"countrycode\":\"SE\",\"gender\":\"M\","
-		 "\"like\":true}"},
-		{"legacy-register", S_LEGACY_REGISTER,
-		 "{\"username\":\"bo\",\"email\":\"bo@x.org\","
-		 "\"password\":\"12345678\"}"},
-		{"legacy-login", S_LEGACY_LOGIN,
-		 "{\"email\":\"bo@x.org\",\"password\":\"12345678\"}"},
-		{"cookie", S_COOKIE,
-		 "theme=dark; session=abcDEF123_-xyz; other=1"},
-		{"bearer", S_COOKIE, "Bearer abcDEF123_-xyz"},
-		{"cors", S_CORS,
-		 "https://a.example,http://127.0.0.1:8080,https://b.example:8443"},
-		{"cors-bad", S_CORS, "https://a.example/path,javascript:x"},
+	    {"generate", S_GENERATE,
+	     "{\"countries\":[\"IT\",{\"code\":\"se\",\"weight\":0.5}],"
+	     "\"gender\":\"female\",\"prefix\":\"Ma\",\"min_length\":3,"
+	     "\"max_length\":12,\"count\":5,\"temperature\":0.8,"
+	     "\"top_k\":10,\"unique\":true,\"novel\":false,\"seed\":7}"},
+	    {"generate-bad-type", S_GENERATE, "{\"count\":\"5\"}"},
+	    {"generate-unknown", S_GENERATE, "{\"counts\":5}"},
+	    {"generate-dup-key", S_GENERATE, "{\"count\":1,\"count\":2}"},
+	    {"generate-deep", S_GENERATE,
+	     "{\"countries\":[[[[[[[[[[[[[[[[[[[[\"IT\"]]]]]]]]]]]]]]]]]]]}"},
+	    {"generate-empty", S_GENERATE, ""},
+	    {"score", S_SCORE, "{\"name\":\"Ren\xc3\xa9\"}"},
+	    {"score-bad-utf8", S_SCORE, "{\"name\":\"Ren\xc3\"}"},
+	    {"score-nul", S_SCORE, "{\"name\":\"a\\u0000b\"}"},
+	    {"register", S_REGISTER,
+	     "{\"username\":\"ann\",\"email\":\"Ann@Example.com\","
+	     "\"password\":\"correct horse\"}"},
+	    {"register-sql", S_REGISTER,
+	     "{\"username\":\"x'); DROP TABLE users;--\","
+	     "\"email\":\"a@b.co\",\"password\":\"$(rm -rf /)\"}"},
+	    {"login", S_LOGIN,
+	     "{\"email\":\"ann@example.com\",\"password\":\"secret12\"}"},
+	    {"password", S_PASSWORD,
+	     "{\"old_password\":\"secret12\","
+	     "\"new_password\":\"secret34\"}"},
+	    {"delete", S_DELETE, "{\"password\":\"secret12\"}"},
+	    {"favorite", S_FAVORITE,
+	     "{\"name\":\"Mar\\u00eda\",\"country\":\"es\","
+	     "\"gender\":\"female\"}"},
+	    {"list-bad", S_LIST, "-1"},
+	    {"legacy-name", S_LEGACY_NAME,
+	     "{\"countries\":[\"DE\"],\"gender\":\"M\",\"amount\":3,"
+	     "\"extra\":1}"},
+	    {"legacy-like", S_LEGACY_LIKE,
+	     "{\"name\":\"Lars\",\"countrycode\":\"SE\",\"gender\":\"M\","
+	     "\"like\":true}"},
+	    {"legacy-register", S_LEGACY_REGISTER,
+	     "{\"username\":\"bo\",\"email\":\"bo@x.org\","
+	     "\"password\":\"12345678\"}"},
+	    {"legacy-login", S_LEGACY_LOGIN,
+	     "{\"email\":\"bo@x.org\",\"password\":\"12345678\"}"},
+	    {"cookie", S_COOKIE,
+	     "theme=dark; session=abcDEF123_-xyz; other=1"},
+	    {"bearer", S_COOKIE, "Bearer abcDEF123_-xyz"},
+	    {"cors", S_CORS,
+	     "https://a.example,http://127.0.0.1:8080,https://b.example:8443"},
+	    {"cors-bad", S_CORS, "https://a.example/path,javascript:x"},
 	};
 	Namegen__V1__GenerateReply gr = NAMEGEN__V1__GENERATE_REPLY__INIT;
 	Namegen__V1__GeneratedName gn = NAMEGEN__V1__GENERATED_NAME__INIT;
 	Namegen__V1__GeneratedName *gnp = &gn;
 	Namegen__V1__ListFavoritesReply lr =
-		NAMEGEN__V1__LIST_FAVORITES_REPLY__INIT;
+	    NAMEGEN__V1__LIST_FAVORITES_REPLY__INIT;
 	Namegen__V1__Favorite fav = NAMEGEN__V1__FAVORITE__INIT;
 	Namegen__V1__Favorite *favp = &fav;
 	Namegen__V1__LoginReply lg = NAMEGEN__V1__LOGIN_REPLY__INIT;
@@ -242,7 +258,8 @@ static void seed_gateway(void)
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		seed_text("gateway_map", t[i].name, t[i].sel, t[i].text);
 	{
-		static const char list[] = "\x07" "20\0abc123";
+		static const char list[] = "\x07"
+					   "20\0abc123";
 
 		seed_write("gateway_map", "list", list, sizeof(list) - 1);
 	}
@@ -285,11 +302,11 @@ static void seed_gateway(void)
 static void seed_model_request(void)
 {
 	const ProtobufCServiceDescriptor *sd =
-		&namegen__v1__model_service__descriptor;
+	    &namegen__v1__model_service__descriptor;
 	Namegen__V1__GenerateRequest g = NAMEGEN__V1__GENERATE_REQUEST__INIT;
 	Namegen__V1__CountryWeight cw[2] = {
-		NAMEGEN__V1__COUNTRY_WEIGHT__INIT,
-		NAMEGEN__V1__COUNTRY_WEIGHT__INIT,
+	    NAMEGEN__V1__COUNTRY_WEIGHT__INIT,
+	    NAMEGEN__V1__COUNTRY_WEIGHT__INIT,
 	};
 	Namegen__V1__CountryWeight *cwp[2] = {&cw[0], &cw[1]};
 	Namegen__V1__ScoreRequest s = NAMEGEN__V1__SCORE_REQUEST__INIT;
@@ -318,7 +335,8 @@ static void seed_model_request(void)
 	g.count = 500;
 	g.temperature = -1.0f;
 	seed_msg("model_request", "generate-bad", gen, &g.base);
-	s.name = "Mar\xc3\xad" "a";
+	s.name = "Mar\xc3\xad"
+		 "a";
 	seed_msg("model_request", "score", sc, &s.base);
 	s.name = "Nikos";
 	seed_msg("model_request", "score-latin", sc, &s.base);
@@ -332,19 +350,19 @@ static void seed_model_request(void)
 static void seed_auth_request(void)
 {
 	const ProtobufCServiceDescriptor *sd =
-		&namegen__v1__auth_service__descriptor;
+	    &namegen__v1__auth_service__descriptor;
 	Namegen__V1__RegisterRequest r = NAMEGEN__V1__REGISTER_REQUEST__INIT;
 	Namegen__V1__LoginRequest l = NAMEGEN__V1__LOGIN_REQUEST__INIT;
 	Namegen__V1__ChangePasswordRequest c =
-		NAMEGEN__V1__CHANGE_PASSWORD_REQUEST__INIT;
+	    NAMEGEN__V1__CHANGE_PASSWORD_REQUEST__INIT;
 	Namegen__V1__DeleteAccountRequest d =
-		NAMEGEN__V1__DELETE_ACCOUNT_REQUEST__INIT;
+	    NAMEGEN__V1__DELETE_ACCOUNT_REQUEST__INIT;
 	Namegen__V1__AddFavoriteRequest a =
-		NAMEGEN__V1__ADD_FAVORITE_REQUEST__INIT;
+	    NAMEGEN__V1__ADD_FAVORITE_REQUEST__INIT;
 	Namegen__V1__RemoveFavoriteRequest rm =
-		NAMEGEN__V1__REMOVE_FAVORITE_REQUEST__INIT;
+	    NAMEGEN__V1__REMOVE_FAVORITE_REQUEST__INIT;
 	Namegen__V1__ListFavoritesRequest ls =
-		NAMEGEN__V1__LIST_FAVORITES_REQUEST__INIT;
+	    NAMEGEN__V1__LIST_FAVORITES_REQUEST__INIT;
 
 	r.username = "  Ann \xc3\x85sa ";
 	r.email = " Ann@Example.COM ";
@@ -394,9 +412,9 @@ static void seed_model_file(void)
 		if (fuzz_tiny_model(&m, layers) != 0 ||
 		    model_write(m, &buf, &len, err, sizeof(err)) != 0)
 			abort();
-		seed_write("model_file", layers == 1 ? "tiny-1layer"
-						     : "tiny-2layers",
-			   buf, len);
+		seed_write("model_file",
+			   layers == 1 ? "tiny-1layer" : "tiny-2layers", buf,
+			   len);
 		if (layers == 1)
 			seed_write("model_file", "truncated", buf, len / 2);
 		free(buf);
@@ -411,23 +429,29 @@ static void seed_dataset(void)
 		const char *name;
 		const char *text;
 	} t[] = {
-		{"tsv", "\x04" "country\tgender\tname\nIT\tF\tGiulia\n"
-		 "IT\tM\tMarco\nSE\tF\tAstrid\nRU\tF\t\xd0\x9c\xd0\xb0"
-		 "\xd1\x80\xd0\xb8\xd1\x8f\nFR\tM\tJean-Luc\n"},
-		{"tsv-columns", "\x05" "name\tcountry\tgender\r\nAnna\tde\tF\r\n"
-		 "\xef\xbb\xbfLars\tSE\tM\r\n"},
-		{"tsv-bad-lines", "\x41" "\xef\xbb\xbf" "country\tgender\tname\n"
-		 "IT\tX\tGiulia\nITA\tM\tMarco\nSE\tF\t\n\tF\tA\n"
-		 "SE\tF\tAs\xc3trid\nSE\tM\tLa\x01rs\nSE\tM\tLars\n\n"},
-		{"plain", "\x02" "anna\nbob\n\nclara\r\nd\xc3\xa9sir\xc3\xa9\n"},
-		{"plain-long", "\x06" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
-		 "ok\n"},
+	    {"tsv", "\x04"
+		    "country\tgender\tname\nIT\tF\tGiulia\n"
+		    "IT\tM\tMarco\nSE\tF\tAstrid\nRU\tF\t\xd0\x9c\xd0\xb0"
+		    "\xd1\x80\xd0\xb8\xd1\x8f\nFR\tM\tJean-Luc\n"},
+	    {"tsv-columns", "\x05"
+			    "name\tcountry\tgender\r\nAnna\tde\tF\r\n"
+			    "\xef\xbb\xbfLars\tSE\tM\r\n"},
+	    {"tsv-bad-lines",
+	     "\x41"
+	     "\xef\xbb\xbf"
+	     "country\tgender\tname\n"
+	     "IT\tX\tGiulia\nITA\tM\tMarco\nSE\tF\t\n\tF\tA\n"
+	     "SE\tF\tAs\xc3trid\nSE\tM\tLa\x01rs\nSE\tM\tLars\n\n"},
+	    {"plain", "\x02"
+		      "anna\nbob\n\nclara\r\nd\xc3\xa9sir\xc3\xa9\n"},
+	    {"plain-long", "\x06"
+			   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+			   "ok\n"},
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		seed_write("dataset", t[i].name, t[i].text,
-			   strlen(t[i].text));
+		seed_write("dataset", t[i].name, t[i].text, strlen(t[i].text));
 }
 
 int main(int argc, char **argv)

@@ -13,16 +13,23 @@
 /* Latin, accented Latin, Cyrillic and Greek, plus the space, hyphen and
  * apostrophe that real names hold. */
 static const char tiny_chars[] =
-	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	"\xc3\xa9\xc3\xb6\xc3\xa5\xc3\xb1"          /* é ö å ñ */
-	"\xd0\x9c\xd0\xb0\xd1\x80\xd0\xb8\xd1\x8f"  /* М а р и я */
-	"\xce\x9d\xce\xb9\xce\xba\xce\xbf"          /* Ν ι κ ο */
-	" -'";
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "\xc3\xa9\xc3\xb6\xc3\xa5\xc3\xb1"	       /* é ö å ñ */
+    "\xd0\x9c\xd0\xb0\xd1\x80\xd0\xb8\xd1\x8f" /* М а р и я */
+    "\xce\x9d\xce\xb9\xce\xba\xce\xbf"	       /* Ν ι κ ο */
+    " -'";
 
 static const char *const tiny_names[] = {
-	"Marco", "Giulia", "Lars", "Astrid", "Jean-Luc", "Ren\xc3\xa9",
-	"\xd0\x9c\xd0\xb0\xd1\x80\xd0\xb8\xd1\x8f", "Nikos", "Mary Ann",
-	"O'Neil",
+    "Marco",
+    "Giulia",
+    "Lars",
+    "Astrid",
+    "Jean-Luc",
+    "Ren\xc3\xa9",
+    "\xd0\x9c\xd0\xb0\xd1\x80\xd0\xb8\xd1\x8f",
+    "Nikos",
+    "Mary Ann",
+    "O'Neil",
 };
 
 int fuzz_tiny_model(struct model **out, int layers)
