@@ -6,7 +6,12 @@
  * answers this call, unpacks the body and hands it to the caller's done.
  * A pipe notifier counts live connections: with none, calls fail at once
  * with RPC_UNAVAILABLE instead of waiting for their deadline, and calls in
- * flight when the last connection drops are failed the same way. */
+ * flight when the last connection drops are failed the same way.
+ *
+ * Deadlines are kept by the client's own timer thread, which cancels calls
+ * whose deadline has passed; nng's aio timeouts are not used, because
+ * nng 1.5.2's aio expiry could hang nng_close or abort afterwards when
+ * calls had timed out (seen ~1 in 40 closes, cf. nanomsg/nng#1486). */
 #include "common/rpc_client.h"
 
 #include <pthread.h>
@@ -23,6 +28,7 @@
 
 #include "common/config.h"
 #include "common/rpc_envelope.h"
+#include "common/rpc_socket.h"
 #include "namegen.pb-c.h"
 
 /* How long a new client waits for a first connection before it reports
@@ -42,7 +48,13 @@ struct pending {
 	struct timespec started;
 	rpc_done_fn done;
 	void *arg;
-	int fail_status;          /* set when failed from outside, e.g. no
+	/* A pending flagged for cancelling is not reused until the
+	 * canceller is done with it (it may otherwise cancel the next call
+	 * that took it): finishing parks it, the canceller frees it. */
+	bool cancelling;
+	bool parked;
+	int fail_status;          /* set when failed from outside: no
+				     connection left, or the deadline timer;
 				     connection left */
 	struct pending *prev, *next;   /* in-flight list or free list */
 };
@@ -59,7 +71,10 @@ struct rpc_client {
 	int grace_ms;
 
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;        /* a call ended (close waits on it) */
+	pthread_cond_t timer_cv;  /* a call started, or closing */
+	pthread_t timer;
+	bool timer_running;
 	struct pending *inflight;
 	struct pending *freelist;
 	int ninflight;
@@ -96,12 +111,49 @@ client_finish(struct pending *p, struct rpc_reply *r)
 	if (p->next)
 		p->next->prev = p->prev;
 	cli->ninflight--;
+	p->next = p->prev = NULL;
 	/* Kept for the next call with its context open: the free list never
 	 * outgrows the most calls the caller had in flight at once. */
-	p->next = cli->freelist;
-	p->prev = NULL;
-	cli->freelist = p;
+	if (p->cancelling) {
+		p->parked = true;
+	} else {
+		p->next = cli->freelist;
+		cli->freelist = p;
+	}
 	pthread_cond_broadcast(&cli->cv);
+	pthread_mutex_unlock(&cli->mu);
+}
+
+/* client_flag marks a call in flight for cancelling with status (0 for
+ * RPC_CANCELLED) and adds it to ps; the caller holds cli->mu. */
+static void
+client_flag(struct pending *p, int status, struct pending **ps, int *n)
+{
+	p->fail_status = status;
+	p->cancelling = true;
+	ps[(*n)++] = p;
+}
+
+/* client_cancel cancels flagged calls, then frees their pendings for
+ * reuse; the caller does not hold cli->mu. */
+static void
+client_cancel(struct rpc_client *cli, struct pending **ps, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		nng_aio_cancel(ps[i]->aio);
+	pthread_mutex_lock(&cli->mu);
+	for (i = 0; i < n; i++) {
+		struct pending *p = ps[i];
+
+		p->cancelling = false;
+		if (p->parked) {
+			p->parked = false;
+			p->next = cli->freelist;
+			cli->freelist = p;
+		}
+	}
 	pthread_mutex_unlock(&cli->mu);
 }
 
@@ -176,7 +228,6 @@ client_aio_done(void *arg)
 	struct pending *p = arg;
 	struct rpc_client *cli = p->cli;
 	int rv = nng_aio_result(p->aio);
-	int64_t left;
 
 	if (rv != 0) {
 		int fail;
@@ -190,7 +241,9 @@ client_aio_done(void *arg)
 		pthread_mutex_lock(&cli->mu);
 		fail = p->fail_status;
 		pthread_mutex_unlock(&cli->mu);
-		if (fail)
+		if (fail == RPC_DEADLINE_EXCEEDED)
+			client_fail(p, fail, "the worker did not answer in time");
+		else if (fail)
 			client_fail(p, fail, "no worker is reachable");
 		else if (rv == NNG_ETIMEDOUT)
 			client_fail(p, RPC_DEADLINE_EXCEEDED,
@@ -203,9 +256,7 @@ client_aio_done(void *arg)
 		return;
 	}
 	if (p->state == P_SEND) {
-		left = p->deadline_ms - rpc_now_ms();
 		p->state = P_RECV;
-		nng_aio_set_timeout(p->aio, left > 0 ? (nng_duration)left : 1);
 		nng_ctx_recv(p->ctx, p->aio);
 		return;
 	}
@@ -219,9 +270,8 @@ static void
 client_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 {
 	struct rpc_client *cli = arg;
-	nng_aio *cancel[256];
-	struct pending *p;
-	int n = 0, i;
+	struct pending *cancel[256], *p;
+	int n = 0;
 
 	(void)pipe;
 	pthread_mutex_lock(&cli->mu);
@@ -229,14 +279,57 @@ client_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 		atomic_fetch_add(&cli->pipes, 1);
 	} else if (ev == NNG_PIPE_EV_REM_POST) {
 		if (atomic_fetch_sub(&cli->pipes, 1) == 1)
-			for (p = cli->inflight; p && n < 256; p = p->next) {
-				p->fail_status = RPC_UNAVAILABLE;
-				cancel[n++] = p->aio;
-			}
+			for (p = cli->inflight; p && n < 256; p = p->next)
+				if (!p->cancelling)
+					client_flag(p, RPC_UNAVAILABLE, cancel,
+						    &n);
 	}
 	pthread_mutex_unlock(&cli->mu);
-	for (i = 0; i < n; i++)
-		nng_aio_cancel(cancel[i]);
+	client_cancel(cli, cancel, n);
+}
+
+/* client_timer cancels the calls whose deadline has passed. It sleeps
+ * until the earliest deadline in flight (at most 100 ms, so a deadline of
+ * a call started meanwhile is never late by more than that unless the
+ * call that started signals it). */
+static void *
+client_timer(void *arg)
+{
+	struct rpc_client *cli = arg;
+	struct pending *expired[64], *p;
+	struct timespec ts;
+	int64_t now, next;
+	int n;
+
+	pthread_mutex_lock(&cli->mu);
+	while (!cli->closing) {
+		now = rpc_now_ms();
+		next = now + 100;
+		n = 0;
+		for (p = cli->inflight; p; p = p->next) {
+			if (p->cancelling)
+				continue;
+			if (p->deadline_ms <= now) {
+				if (n < 64)
+					client_flag(p, RPC_DEADLINE_EXCEEDED,
+						    expired, &n);
+			} else if (p->deadline_ms < next) {
+				next = p->deadline_ms;
+			}
+		}
+		if (n > 0) {
+			/* outside the lock: the callbacks take it */
+			pthread_mutex_unlock(&cli->mu);
+			client_cancel(cli, expired, n);
+			pthread_mutex_lock(&cli->mu);
+			continue;
+		}
+		ts.tv_sec = (time_t)(next / 1000);
+		ts.tv_nsec = (long)(next % 1000) * 1000000L;
+		pthread_cond_timedwait(&cli->timer_cv, &cli->mu, &ts);
+	}
+	pthread_mutex_unlock(&cli->mu);
+	return NULL;
 }
 
 int
@@ -259,6 +352,7 @@ rpc_client_open(struct rpc_client **out, const struct rpc_client_opts *opts,
 	}
 	pthread_mutex_init(&cli->mu, NULL);
 	pthread_cond_init(&cli->cv, NULL);
+	pthread_cond_init(&cli->timer_cv, NULL);
 	if (opts->key) {
 		memcpy(cli->key, opts->key, RPC_KEY_BYTES);
 		cli->have_key = true;
@@ -278,9 +372,16 @@ rpc_client_open(struct rpc_client **out, const struct rpc_client_opts *opts,
 			 nng_strerror(rv));
 		pthread_mutex_destroy(&cli->mu);
 		pthread_cond_destroy(&cli->cv);
+		pthread_cond_destroy(&cli->timer_cv);
 		free(cli);
 		return -1;
 	}
+	if (pthread_create(&cli->timer, NULL, client_timer, cli) != 0) {
+		snprintf(err, errlen, "cannot start the client's timer");
+		rpc_client_close(cli);
+		return -1;
+	}
+	cli->timer_running = true;
 	resend = opts->resend_ms == 0 ? 5000
 		 : opts->resend_ms < 0 ? NNG_DURATION_INFINITE
 				       : opts->resend_ms;
@@ -319,38 +420,47 @@ rpc_client_open(struct rpc_client **out, const struct rpc_client_opts *opts,
 void
 rpc_client_close(struct rpc_client *cli)
 {
-	struct pending *p;
-	nng_aio **cancel;
-	int n = 0, i;
+	struct pending *p, **cancel;
+	int n = 0;
 
 	if (!cli)
 		return;
 	pthread_mutex_lock(&cli->mu);
 	cli->closing = true;
+	pthread_cond_signal(&cli->timer_cv);
 	cancel = calloc((size_t)cli->ninflight + 1, sizeof(*cancel));
 	for (p = cli->inflight; p && cancel; p = p->next)
-		cancel[n++] = p->aio;
+		if (!p->cancelling)
+			client_flag(p, 0, cancel, &n);
 	pthread_mutex_unlock(&cli->mu);
-	for (i = 0; i < n; i++)
-		nng_aio_cancel(cancel[i]);
+	client_cancel(cli, cancel, n);
 	free(cancel);
 
 	pthread_mutex_lock(&cli->mu);
 	while (cli->ninflight > 0)
 		pthread_cond_wait(&cli->cv, &cli->mu);
 	pthread_mutex_unlock(&cli->mu);
+	if (cli->timer_running)
+		pthread_join(cli->timer, NULL);
 
-	nng_close(cli->sock);
+	/* No more pipe events into a client that is going away; then stop
+	 * every aio and close every context before the socket itself. */
+	nng_pipe_notify(cli->sock, NNG_PIPE_EV_ADD_POST, NULL, NULL);
+	nng_pipe_notify(cli->sock, NNG_PIPE_EV_REM_POST, NULL, NULL);
+	for (p = cli->freelist; p; p = p->next) {
+		nng_aio_stop(p->aio);
+		nng_ctx_close(p->ctx);
+	}
+	if (!rpc_socket_close(cli->sock, 2000))
+		return; /* nng may still use the pendings: leave them be */
 	while ((p = cli->freelist) != NULL) {
 		cli->freelist = p->next;
-		if (p->aio) {
-			nng_aio_stop(p->aio);
-			nng_aio_free(p->aio);
-		}
+		nng_aio_free(p->aio);
 		free(p);
 	}
 	pthread_mutex_destroy(&cli->mu);
 	pthread_cond_destroy(&cli->cv);
+	pthread_cond_destroy(&cli->timer_cv);
 	free(cli);
 }
 
@@ -478,11 +588,14 @@ rpc_client_call(struct rpc_client *cli, const ProtobufCServiceDescriptor *svc,
 	p->done = done;
 	p->arg = arg;
 	p->fail_status = 0;
+	p->cancelling = p->parked = false;
 	clock_gettime(CLOCK_MONOTONIC, &p->started);
+	/* wake the timer when this deadline is sooner than its next look */
+	if (timeout_ms < 100)
+		pthread_cond_signal(&cli->timer_cv);
 	pthread_mutex_unlock(&cli->mu);
 
 	nng_aio_set_msg(p->aio, msg);
-	nng_aio_set_timeout(p->aio, (nng_duration)timeout_ms);
 	nng_ctx_send(p->ctx, p->aio);
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/rpc_dedup.h"
 #include "common/rpc_envelope.h"
+#include "common/rpc_socket.h"
 #include "namegen.pb-c.h"
 
 enum ctx_state { CTX_RECV, CTX_WORK, CTX_SEND, CTX_IDLE };
@@ -655,6 +656,7 @@ rpc_server_free(struct rpc_server *srv)
 
 	if (!srv)
 		return;
+	atomic_store(&srv->draining, true);
 	pthread_mutex_lock(&srv->mu);
 	srv->stopping = true;
 	pthread_cond_broadcast(&srv->work_cv);
@@ -662,16 +664,23 @@ rpc_server_free(struct rpc_server *srv)
 	for (i = 0; i < srv->nthreads; i++)
 		pthread_join(srv->threads[i], NULL);
 
-	if (srv->sock_open)
-		nng_close(srv->sock);
+	/* Stop every context's operation and close the contexts before the
+	 * socket: nng 1.5.2's nng_close could otherwise wait forever on a
+	 * context whose answer was still being sent (seen in a stress test
+	 * that frees a server right after a drain). */
 	for (i = 0; i < srv->opts.contexts && srv->ctxs; i++) {
 		struct rpc_ctx *c = &srv->ctxs[i];
 
-		if (c->aio) {
+		if (c->aio)
 			nng_aio_stop(c->aio);
-			nng_aio_free(c->aio);
-		}
+		if (c->opened)
+			nng_ctx_close(c->ctx);
 	}
+	if (srv->sock_open && !rpc_socket_close(srv->sock, 2000))
+		return; /* nng may still use the contexts: leave them be */
+	for (i = 0; i < srv->opts.contexts && srv->ctxs; i++)
+		if (srv->ctxs[i].aio)
+			nng_aio_free(srv->ctxs[i].aio);
 	/* Calls queued but never handled. */
 	while ((call = srv->qhead) != NULL) {
 		srv->qhead = call->next;
