@@ -35,9 +35,8 @@ int cli_auth(int argc, char **argv);
 int cli_open_client(struct rpc_client **out, const char *url,
 		    const char *url_env, int timeout_ms);
 
-/* cli_close_client closes cli, unless a call on it ended on the client's
- * side (deadline, lost connection, cancelled): then it is left for the
- * process exit to reclaim (see main.c). Accepts NULL. */
+/* cli_close_client closes cli (NULL is fine); calls_failed says whether a
+ * call on it ended on the client's side (timeout, no connection). */
 void cli_close_client(struct rpc_client *cli, bool calls_failed);
 
 /* cli_failed_locally tells whether status may have been decided by the
