@@ -151,9 +151,12 @@ int gw_static_lookup(const struct gw_static *s, const char *url,
 	f->fd = fd;
 	f->size = (uint64_t)st.st_size;
 	f->type = gw_static_type(rel);
-	/* pages change with each deploy and must be revalidated; assets are
-	 * cached for an hour and revalidated by ETag after that */
-	f->cache = strncmp(f->type, "text/html", 9) == 0
+	/* the page, its modules and styles change together with each
+	 * deploy, so a browser revalidates them (a 304 by ETag when they
+	 * did not change) instead of mixing old and new modules; images
+	 * and fonts are cached for an hour */
+	f->cache = strncmp(f->type, "text/", 5) == 0 ||
+			   strncmp(f->type, "application/json", 16) == 0
 		       ? "no-cache"
 		       : "public, max-age=3600";
 	snprintf(f->etag, sizeof(f->etag), "\"%" PRIx64 "-%" PRIx64 "\"",

@@ -14,6 +14,7 @@ ORIGIN=https://app.example
 mkdir -p "$GW_DIR/web/js"
 printf '<!doctype html><title>namegen</title>\n' >"$GW_DIR/web/index.html"
 printf 'console.log(1);\n' >"$GW_DIR/web/js/app.js"
+printf '<svg xmlns="http://www.w3.org/2000/svg"/>\n' >"$GW_DIR/web/logo.svg"
 printf 'TOP-SECRET\n' >"$GW_DIR/secret.txt"
 ln -s "$GW_DIR/secret.txt" "$GW_DIR/web/link.txt"
 
@@ -297,9 +298,15 @@ req GET / "" -H "If-None-Match: $etag"
 expect "a matching ETag gives 304" 304
 req GET /js/app.js
 [ "$STATUS" = 200 ] && [[ $(hdr Content-Type) == text/javascript* ]] &&
-	[[ $(hdr Cache-Control) == *max-age=* ]] &&
-	ok "GET /js/app.js: type and caching" ||
-	not_ok "GET /js/app.js: type and caching" "$STATUS $HDRS"
+	[ "$(hdr Cache-Control)" = no-cache ] &&
+	ok "GET /js/app.js: type and caching (revalidated, as the page)" ||
+	not_ok "GET /js/app.js: type and caching (revalidated, as the page)" \
+		"$STATUS $HDRS"
+req GET /logo.svg
+[ "$STATUS" = 200 ] && [ "$(hdr Content-Type)" = image/svg+xml ] &&
+	[ "$(hdr Cache-Control)" = "public, max-age=3600" ] &&
+	ok "GET /logo.svg: type, cached an hour" ||
+	not_ok "GET /logo.svg: type, cached an hour" "$STATUS $HDRS"
 h=$(curl -sI --max-time 5 "$GW_URL/js/app.js" | tr -d '\r')
 printf '%s' "$h" | grep -q '^HTTP/1.1 200' &&
 	printf '%s' "$h" | grep -q '^Content-Length: 16' && ok "HEAD of a file" ||
