@@ -124,6 +124,9 @@ def worker(n, args, users, out, favs, lock, stop):
         t0 = time.time()
         st, data = client.request(method, path, body, tok)
         dt = time.time() - t0
+        if op == "login" and st == 200:
+            # a user keeps AUTH_SESSIONS_PER_USER sessions: use the newest
+            user["token"] = json.loads(data)["token"]
         with lock:
             out.write("%.3f\t%.3f\t%s\t%s\n" % (t0, dt, op, st))
             if op == "fav" and st in (200, 201):

@@ -58,7 +58,7 @@ NULL
 Ünïcödé 名前 🙂
 EVIL
 user_name="Robert'); DROP TABLE users;-- \$(id) \`id\` |&;<> %n"
-user_email="o'hara+\$(id)|x&y\`z\`{1}*@example.org"
+user_email="o'hara+\$(id)|x&y\`z\`{1}*$run@example.org"
 user_pass="'; DROP TABLE users;-- \$(reboot) \`halt\` \\ \" %n"
 mkjson() {
 	python3 -c '
