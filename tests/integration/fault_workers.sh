@@ -106,7 +106,7 @@ check_gap() {
 }
 
 # -------------------------------------------------- kill -9 under load
-soak_load --seconds 12 --threads 4 --timeout 10 --log "$log" \
+soak_load --seconds 16 --threads 4 --timeout 10 --log "$log" \
 	--favorites "$favs" >"$GW_DIR/load.out" 2>&1 &
 load_pid=$!
 for _ in $(seq 100); do [ -s "$log" ] && break; sleep 0.1; done
