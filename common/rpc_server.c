@@ -150,7 +150,7 @@ call_complete(struct rpc_call *call, int status, const char *message,
 
 	if (atomic_exchange(&call->completed, 1)) {
 		log_error("call completed twice", "method=%s request_id=%s",
-			  m->name, call->request_id);
+			  m->name, rpc_call_request_id(call));
 		return;
 	}
 	if (status == RPC_OK && reply) {
@@ -166,7 +166,7 @@ call_complete(struct rpc_call *call, int status, const char *message,
 	}
 	log_info("call", "method=%s status=%s ms=%.2f request_id=%s%s%s",
 		 m->name, rpc_status_name(status), elapsed_ms(&call->started),
-		 call->request_id, status != RPC_OK ? " error=" : "",
+		 rpc_call_request_id(call), status != RPC_OK ? " error=" : "",
 		 status != RPC_OK
 			 ? log_quote(qmsg, sizeof(qmsg), message ? message : "")
 			 : "");
@@ -245,7 +245,20 @@ rpc_call_expired(const struct rpc_call *call)
 const char *
 rpc_call_request_id(const struct rpc_call *call)
 {
-	return call->request_id;
+	struct rpc_call *c = (struct rpc_call *)call; /* a cache, filled once */
+	const char *rid;
+
+	/* Made on first use: most calls are never logged below info. */
+	if (c->request_id[0])
+		return c->request_id;
+	rid = rpc_call_metadata(call, RPC_META_REQUEST_ID);
+	if (rid)
+		log_quote(c->request_id, sizeof(c->request_id), rid);
+	else
+		snprintf(c->request_id, sizeof(c->request_id), "%016llx-%llu",
+			 (unsigned long long)call->env->client_id,
+			 (unsigned long long)call->env->call_id);
+	return c->request_id;
 }
 
 /* ---------------------------------------------------------- receiving */
@@ -390,23 +403,6 @@ server_take(struct rpc_ctx *c, nng_msg *msg)
 	call->req = req;
 	call->method_index = mi;
 	clock_gettime(CLOCK_MONOTONIC, &call->started);
-	{
-		const char *rid = NULL;
-		size_t i;
-
-		for (i = 0; i < env->n_metadata; i++)
-			if (strcmp(env->metadata[i]->key,
-				   RPC_META_REQUEST_ID) == 0)
-				rid = env->metadata[i]->value;
-		if (rid)
-			log_quote(call->request_id, sizeof(call->request_id),
-				  rid);
-		else
-			snprintf(call->request_id, sizeof(call->request_id),
-				 "%016llx-%llu",
-				 (unsigned long long)env->client_id,
-				 (unsigned long long)env->call_id);
-	}
 	atomic_fetch_add(&srv->n_received, 1);
 
 	if (srv->opts.inline_handlers) {
