@@ -274,7 +274,8 @@ static int set_names(struct model *m, const char *const *names, size_t n,
 		size_t len = strlen(names[i]);
 		int chars = utf8_chars(names[i], len);
 
-		if (len == 0 || len > DATASET_MAX_NAME_BYTES || chars < 0) {
+		if (len == 0 || len > DATASET_MAX_NAME_BYTES || chars < 0 ||
+		    chars > MODEL_MAX_NAME_CHARS) {
 			snprintf(err, errlen, "training name %zu is invalid",
 				 i);
 			goto out;
@@ -351,7 +352,7 @@ int model_build(struct model **out, const struct gru_params *params,
 	const struct gru_dims *d = &params->d;
 	struct model *m = NULL;
 	void *buf = NULL;
-	size_t len;
+	size_t len, i;
 	int rc = -1, k;
 
 	*out = NULL;
@@ -366,13 +367,29 @@ int model_build(struct model **out, const struct gru_params *params,
 	// The loader takes countries only in code order: refuse here what
 	// it would refuse, so that a built model can always be read back.
 	for (k = 0; k < n; k++) {
-		if (!valid_code(countries[k].code) ||
-		    (k > 0 && strcmp(countries[k - 1].code,
-				     countries[k].code) >= 0)) {
+		const struct model_country *c = &countries[k];
+
+		if (!valid_code(c->code) ||
+		    (k > 0 && strcmp(countries[k - 1].code, c->code) >= 0)) {
 			snprintf(err, errlen,
 				 "country %d is not an upper-case code in "
 				 "code order",
 				 k);
+			goto out;
+		}
+		if (!memchr(c->name, '\0', sizeof(c->name)) ||
+		    utf8_chars(c->name, strlen(c->name)) < 0) {
+			snprintf(err, errlen,
+				 "the English name of country %s is not "
+				 "valid UTF-8 without control characters",
+				 c->code);
+			goto out;
+		}
+	}
+	for (i = 0; i < gru_param_count(d); i++) {
+		if (!isfinite(params->data[i])) {
+			snprintf(err, errlen, "parameter %zu is not finite",
+				 i);
 			goto out;
 		}
 	}

@@ -237,6 +237,12 @@ static int read_country_names(const char *path, struct model_country *c, int n,
 			continue;
 		}
 		*tab = '\0';
+		// A longer name would be cut, maybe inside a character.
+		if (strlen(tab + 1) >= sizeof(c[0].name)) {
+			log_warn("country name too long, code kept",
+				 "where=%s:%zu", path, lineno);
+			continue;
+		}
 		for (i = 0; i < n; i++) {
 			if (strcmp(c[i].code, line) == 0)
 				snprintf(c[i].name, sizeof(c[i].name), "%s",

@@ -3,6 +3,7 @@
  * are refused with a sentence (a fuzz-style loop over every truncation,
  * flipped bytes, and mutations with the checksum fixed up, so the parser
  * behind the checksum is exercised too). */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -317,6 +318,72 @@ static void test_wrong_version_and_magic(void **state)
 	free(copy);
 }
 
+/* model_build refuses what the loader would refuse, so that a model it
+ * builds can always be read back. */
+static void test_build_refuses(void **state)
+{
+	struct gru_dims d = {.countries = 2,
+			     .genders = 2,
+			     .emb_char = 2,
+			     .emb_country = 2,
+			     .emb_gender = 2,
+			     .hidden = 3,
+			     .layers = 1};
+	struct model_country ok[2] = {{"DE", "Germany", {1, 1}},
+				      {"FR", "France", {1, 1}}};
+	struct model_country bad[2];
+	struct model_meta meta = {0};
+	const char *long_name = "Abcdefghijabcdefghijabcdefghijabc"; // 33
+	const char *one = "Ab";
+	struct alphabet a;
+	struct gru_params p;
+	struct model *m = NULL;
+	uint32_t cps[3] = {'A', 'b', 'c'};
+	float *data;
+	char err[MODEL_ERR_MAX];
+
+	(void)state;
+	assert_int_equal(alphabet_init(&a, cps, 3, err, sizeof(err)), 0);
+	d.vocab = a.size + 1;
+	data = malloc(gru_param_count(&d) * sizeof(float));
+	assert_non_null(data);
+	gru_params_point(&p, &d, data);
+	gru_params_init(&p, 1);
+
+	assert_int_equal(
+	    model_build(&m, &p, &a, ok, 2, &meta, &one, 1, err, sizeof(err)),
+	    0);
+	model_free(m);
+
+	memcpy(bad, ok, sizeof(bad));
+	memcpy(bad[0].code, "FR", 3);
+	memcpy(bad[1].code, "DE", 3);
+	assert_int_equal(
+	    model_build(&m, &p, &a, bad, 2, &meta, &one, 1, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "code order"));
+
+	memcpy(bad, ok, sizeof(bad));
+	memcpy(bad[1].name, "Fr\xc3", 4); // cut inside a character
+	assert_int_equal(
+	    model_build(&m, &p, &a, bad, 2, &meta, &one, 1, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "country FR"));
+
+	assert_int_equal(model_build(&m, &p, &a, ok, 2, &meta, &long_name, 1,
+				     err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "training name 0"));
+
+	data[3] = NAN;
+	assert_int_equal(
+	    model_build(&m, &p, &a, ok, 2, &meta, &one, 1, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "parameter 3 is not finite"));
+	assert_null(m);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +397,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_wrong_version_and_magic,
 					    setup, teardown),
+	    cmocka_unit_test(test_build_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
