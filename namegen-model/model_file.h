@@ -69,7 +69,10 @@ void model_free(struct model *m);
  * params, the alphabet, n countries (in code order, as the loader wants
  * them), meta (format_version, params, file_bytes and version are filled
  * in) and the training names (UTF-8 strings, any order, duplicates
- * dropped). Returns 0 with *out set, or -1 with a sentence in err. */
+ * dropped). Returns 0 with *out set, or -1 with a sentence in err when a
+ * part is one the loader would refuse (countries out of order, a country
+ * name that is not valid UTF-8, a name over MODEL_MAX_NAME_CHARS, a
+ * weight that is not finite), so a built model always reads back. */
 int model_build(struct model **out, const struct gru_params *params,
 		const struct alphabet *alphabet,
 		const struct model_country *countries, int n,
