@@ -34,4 +34,4 @@ BENCHES += $(BUILD)/bench/bench_rpc
 
 .PHONY: bench-rpc
 bench-rpc: $(BUILD)/bench/bench_rpc
-	$(BUILD)/bench/bench_rpc $(BENCH_SECONDS)
+	$(BUILD)/bench/bench_rpc $(or $(BENCH_SECONDS),2)

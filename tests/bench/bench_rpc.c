@@ -12,7 +12,9 @@
  * Both run in this process with the same payload, one after the other,
  * so the ratio is measured on the same machine in the same minute.
  *
- *   bench_rpc [seconds per cell, default 3] [payload bytes, default 64] */
+ *   bench_rpc [seconds per run, default 3] [payload bytes, default 64]
+ *             [rounds, default 3]
+ * Each row is the median of the rounds, the modes taking turns. */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdatomic.h>
@@ -342,11 +344,33 @@ run_envelope(const char *listen, int tcp, int inflight, double seconds,
 	return record_summary(rec, seconds);
 }
 
+#define BENCH_ROUNDS_MAX 9
+
+/* median_result returns the round with the median calls/s. */
+static struct result
+median_result(const struct result *r, int n)
+{
+	struct result s[BENCH_ROUNDS_MAX], tmp;
+	int i, j;
+
+	memcpy(s, r, sizeof(*r) * (size_t)n);
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && s[j].calls_per_s < s[j - 1].calls_per_s;
+		     j--) {
+			tmp = s[j];
+			s[j] = s[j - 1];
+			s[j - 1] = tmp;
+		}
+	return s[n / 2];
+}
+
 int
 main(int argc, char **argv)
 {
 	double seconds = argc > 1 ? atof(argv[1]) : 3.0;
 	size_t payload = argc > 2 ? (size_t)atol(argv[2]) : 64;
+	int rounds = argc > 3 ? atoi(argv[3]) : 3;
+	static const char *const modes[] = {"bare", "envelope", "env+pool"};
 	static const int inflights[] = {1, 64};
 	uint8_t key[RPC_KEY_BYTES];
 	struct record rec = {0};
@@ -354,8 +378,12 @@ main(int argc, char **argv)
 	double ratio[2][2] = {{0}}, pratio[2][2] = {{0}};
 	int t, k;
 
-	if (sodium_init() < 0 || seconds <= 0)
-		return 1;
+	if (sodium_init() < 0 || seconds <= 0 || rounds < 1 ||
+	    rounds > BENCH_ROUNDS_MAX) {
+		fprintf(stderr, "usage: bench_rpc [seconds] [payload bytes] "
+				"[rounds 1..%d]\n", BENCH_ROUNDS_MAX);
+		return 2;
+	}
 	log_threshold = LOG_WARN;
 	randombytes_buf(key, sizeof(key));
 	pthread_mutex_init(&rec.mu, NULL);
@@ -364,44 +392,44 @@ main(int argc, char **argv)
 	snprintf(ipc, sizeof(ipc), "ipc:///tmp/ng-bench-rpc-%d.ipc",
 		 (int)getpid());
 
-	printf("RPC round trips, %zu-byte payload, %.1f s per cell, "
-	       "%ld cores\n\n",
-	       payload, seconds, sysconf(_SC_NPROCESSORS_ONLN));
+	printf("RPC round trips, %zu-byte payload, %.1f s per run, median of "
+	       "%d interleaved rounds, %ld cores\n\n",
+	       payload, seconds, rounds, sysconf(_SC_NPROCESSORS_ONLN));
 	printf("%-9s %8s  %-9s %10s %9s %9s %7s\n", "transport", "inflight",
 	       "mode", "calls/s", "p50_us", "p99_us", "errors");
 	for (t = 0; t < 2; t++) {
 		const char *url = t == 0 ? ipc : "tcp://127.0.0.1:0";
 
 		for (k = 0; k < 2; k++) {
-			struct result b, e, p;
+			struct result r[3][BENCH_ROUNDS_MAX], med[3];
+			int m, round;
 
 			if (getenv("BENCH_ONLY_INFLIGHT") &&
 			    atoi(getenv("BENCH_ONLY_INFLIGHT")) != inflights[k])
 				continue;
-			if (getenv("BENCH_SKIP_BARE"))
-				b = (struct result){1, 0, 0, 0};
-			else
-				b = run_bare(url, t, inflights[k], seconds,
-					     payload, &rec);
-			printf("%-9s %8d  %-9s %10.0f %9.1f %9.1f %7d\n",
-			       t ? "tcp" : "ipc", inflights[k], "bare",
-			       b.calls_per_s, b.p50_us, b.p99_us, b.errors);
-			e = run_envelope(url, t, inflights[k], seconds,
-					 payload, &rec, key, true);
-			printf("%-9s %8d  %-9s %10.0f %9.1f %9.1f %7d\n",
-			       t ? "tcp" : "ipc", inflights[k], "envelope",
-			       e.calls_per_s, e.p50_us, e.p99_us, e.errors);
-			p = run_envelope(url, t, inflights[k], seconds,
-					 payload, &rec, key, false);
-			printf("%-9s %8d  %-9s %10.0f %9.1f %9.1f %7d\n",
-			       t ? "tcp" : "ipc", inflights[k], "env+pool",
-			       p.calls_per_s, p.p50_us, p.p99_us, p.errors);
-			ratio[t][k] = b.calls_per_s > 0
-					      ? e.calls_per_s / b.calls_per_s
-					      : 0;
-			pratio[t][k] = b.calls_per_s > 0
-					       ? p.calls_per_s / b.calls_per_s
-					       : 0;
+			/* The three modes take turns, round after round, so
+			 * that a burst of load elsewhere on the machine hits
+			 * them alike; each row is the median round. */
+			for (round = 0; round < rounds; round++) {
+				r[0][round] = run_bare(url, t, inflights[k],
+						       seconds, payload, &rec);
+				r[1][round] = run_envelope(url, t, inflights[k],
+							   seconds, payload,
+							   &rec, key, true);
+				r[2][round] = run_envelope(url, t, inflights[k],
+							   seconds, payload,
+							   &rec, key, false);
+			}
+			for (m = 0; m < 3; m++) {
+				med[m] = median_result(r[m], rounds);
+				printf("%-9s %8d  %-9s %10.0f %9.1f %9.1f %7d\n",
+				       t ? "tcp" : "ipc", inflights[k],
+				       modes[m], med[m].calls_per_s,
+				       med[m].p50_us, med[m].p99_us,
+				       med[m].errors);
+			}
+			ratio[t][k] = med[1].calls_per_s / med[0].calls_per_s;
+			pratio[t][k] = med[2].calls_per_s / med[0].calls_per_s;
 		}
 	}
 	printf("\nthroughput as a share of bare nng (target for envelope at "
