@@ -97,7 +97,12 @@ check_inflight() {
 	fi
 }
 
-soak_load --seconds 14 --threads 6 --timeout 10 --names-count 100 \
+# the user the login probes log in as, made before the load starts
+u=term$RANDOM
+req POST /api/v1/users "{\"username\":\"$u\",\"email\":\"$u@example.org\",\"password\":\"sigterm-password\"}"
+expect "a user for the login probes" 201
+
+soak_load --seconds 14 --threads 4 --timeout 10 --names-count 100 \
 	--pause 0 --mix names,login,fav,me --log "$log" --favorites "$favs" \
 	>"$GW_DIR/load.out" 2>&1 &
 load_pid=$!
@@ -115,8 +120,6 @@ soak_wait_status /api/v1/meta 200 15 &&
 	ok "model: started again, the same gateway uses it" ||
 	not_ok "model: started again, the same gateway uses it"
 sleep 1
-u=term$RANDOM
-req POST /api/v1/users "{\"username\":\"$u\",\"email\":\"$u@example.org\",\"password\":\"sigterm-password\"}"
 # 8 logins on 2 hashing threads: the last ones are still queued at the
 # signal
 probe auth 8 POST /api/v1/session \
@@ -145,8 +148,11 @@ bad=$(awk -F'\t' -v t="$t_gw" 'NR > 1 && $1 < t - 0.05 && $4 ~ /^conn/' \
 	ok "no request sent before the gateway's SIGTERM lost its connection" ||
 	not_ok "no request sent before the gateway's SIGTERM lost its connection" \
 		"$bad did"
+# (a login may also end 504: Argon2 on a starved 2-core machine can take
+# longer than the deadline, which is the deadline doing its job)
 other=$(awk -F'\t' -v t="$t_gw" -v m="$t_model" -v a="$t_auth" '
-	NR > 1 && $1 < t - 0.05 && $4 !~ /^(200|201|503)$/ {
+	NR > 1 && $1 < t - 0.05 && $4 !~ /^(200|201|503)$/ &&
+	!($3 == "login" && $4 == 504) {
 		printf "%s %s at model+%.2f auth+%.2f; ", $3, $4, $1 - m, $1 - a
 	}' "$log")
 [ -z "$other" ] &&
