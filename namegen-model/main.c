@@ -5,6 +5,7 @@
  * finishes the ones in progress (up to MODEL_DRAIN_MS) and exits 0.
  * Configuration is the environment only (see .env.example). */
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -42,6 +43,18 @@ static const char *default_model_path(char *buf, size_t size)
 			return buf;
 	}
 	return DEFAULT_MODEL;
+}
+
+/* The thread that waits for SIGTERM and SIGINT in sigwait. */
+static pthread_t main_thread;
+
+/* forward_to_main runs when a signal lands on a thread that does not block
+ * it (one of OpenBLAS's): it hands the signal to the main thread, which
+ * blocks it, so sigwait there picks it up. pthread_kill is
+ * async-signal-safe. */
+static void forward_to_main(int sig)
+{
+	pthread_kill(main_thread, sig);
 }
 
 int main(int argc, char **argv)
@@ -105,11 +118,26 @@ int main(int argc, char **argv)
 	}
 	mm = model_meta(m);
 
-	// Signals go to sigwait below, never to a worker thread.
+	// Signals go to sigwait below. Threads created from now on inherit
+	// the blocked mask, but OpenBLAS starts its threads when the library
+	// loads, before main, with nothing blocked: a SIGINT delivered to one
+	// of them would kill the process. A handler that forwards the signal
+	// to this thread (where it stays pending for sigwait) closes that.
+	// Blocked here first, so the handler never runs on this thread.
+	main_thread = pthread_self();
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	{
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = forward_to_main;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGINT, &sa, NULL);
+	}
 	signal(SIGPIPE, SIG_IGN);
 
 	bo.model = m;
