@@ -262,7 +262,7 @@ fields=(
 	"DELETE /api/v1/me/favorites {\"name\":\"Ma@\"}"
 	"PUT /api/v1/me/password {\"old_password\":\"abuse-password\",\"new_password\":\"abuse-@-new\"}"
 	"DELETE /api/v1/me {\"password\":\"abuse-@\"}"
-	"POST /api/name {\"countries\":[\"@\"]}"
+	"POST /api/name {\"countrycode\":\"@\"}"
 	"POST /api/register {\"username\":\"@\",\"email\":\"y$u@example.org\",\"password\":\"abuse-password\"}"
 	"POST /api/login {\"email\":\"$u@example.org\",\"password\":\"@\"}"
 	"POST /api/likes {\"name\":\"Ma@\",\"countrycode\":\"DE\",\"gender\":\"F\"}"
