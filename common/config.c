@@ -17,8 +17,7 @@
 /* The shortest RPC_SECRET accepted: 16 bytes of a random string. */
 #define CONFIG_SECRET_MIN 16
 
-void
-config_fail(struct config *cfg, const char *fmt, ...)
+void config_fail(struct config *cfg, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -30,8 +29,7 @@ config_fail(struct config *cfg, const char *fmt, ...)
 	va_end(ap);
 }
 
-void
-config_exit_on_error(const struct config *cfg)
+void config_exit_on_error(const struct config *cfg)
 {
 	char q[CONFIG_ERR_MAX + 32];
 
@@ -44,16 +42,14 @@ config_exit_on_error(const struct config *cfg)
 }
 
 /* config_raw returns the variable, or NULL when unset or empty. */
-static const char *
-config_raw(const char *name)
+static const char *config_raw(const char *name)
 {
 	const char *v = getenv(name);
 
 	return v && *v ? v : NULL;
 }
 
-const char *
-config_str(struct config *cfg, const char *name, const char *def)
+const char *config_str(struct config *cfg, const char *name, const char *def)
 {
 	const char *v = config_raw(name);
 
@@ -66,9 +62,8 @@ config_str(struct config *cfg, const char *name, const char *def)
 	return def;
 }
 
-long
-config_int(struct config *cfg, const char *name, long def, long min,
-	   long max)
+long config_int(struct config *cfg, const char *name, long def, long min,
+		long max)
 {
 	const char *v = config_raw(name);
 	char *end;
@@ -91,9 +86,8 @@ config_int(struct config *cfg, const char *name, long def, long min,
 	return n;
 }
 
-double
-config_double(struct config *cfg, const char *name, double def, double min,
-	      double max)
+double config_double(struct config *cfg, const char *name, double def,
+		     double min, double max)
 {
 	const char *v = config_raw(name);
 	char *end;
@@ -116,8 +110,7 @@ config_double(struct config *cfg, const char *name, double def, double min,
 	return x;
 }
 
-bool
-config_bool(struct config *cfg, const char *name, bool def)
+bool config_bool(struct config *cfg, const char *name, bool def)
 {
 	static const char *const yes[] = {"1", "true", "yes", "on"};
 	static const char *const no[] = {"0", "false", "no", "off"};
@@ -132,16 +125,16 @@ config_bool(struct config *cfg, const char *name, bool def)
 		if (strcasecmp(v, no[i]) == 0)
 			return false;
 	}
-	config_fail(cfg, "%s must be 1 or 0 (true/false, yes/no, on/off), "
-			 "got \"%.40s\"",
+	config_fail(cfg,
+		    "%s must be 1 or 0 (true/false, yes/no, on/off), "
+		    "got \"%.40s\"",
 		    name, v);
 	return def;
 }
 
 /* ------------------------------------------------------------ URLs */
 
-static int
-config_hexval(int c)
+static int config_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -154,8 +147,7 @@ config_hexval(int c)
 /* url_copy copies [s, s+n) into out (of CONFIG_URL_PART_MAX), decoding
  * percent escapes when decode is set. Returns -1 when it does not fit, an
  * escape is malformed or decodes to NUL. */
-static int
-url_copy(char *out, const char *s, size_t n, int decode)
+static int url_copy(char *out, const char *s, size_t n, int decode)
 {
 	size_t i, o = 0;
 
@@ -182,8 +174,7 @@ url_copy(char *out, const char *s, size_t n, int decode)
 	return 0;
 }
 
-static int
-url_default_port(const char *scheme)
+static int url_default_port(const char *scheme)
 {
 	if (strcmp(scheme, "postgres") == 0 ||
 	    strcmp(scheme, "postgresql") == 0)
@@ -194,8 +185,7 @@ url_default_port(const char *scheme)
 }
 
 /* url_parse_port parses a decimal port in [1, 65535]; -1 if not one. */
-static int
-url_parse_port(const char *s, size_t n)
+static int url_parse_port(const char *s, size_t n)
 {
 	long v = 0;
 	size_t i;
@@ -210,9 +200,8 @@ url_parse_port(const char *s, size_t n)
 	return v >= 1 && v <= 65535 ? (int)v : -1;
 }
 
-int
-config_parse_url(const char *s, struct config_url *out, char *err,
-		 size_t errlen)
+int config_parse_url(const char *s, struct config_url *out, char *err,
+		     size_t errlen)
 {
 	const char *p, *auth_end, *host, *host_end, *port_s = NULL;
 	const char *rest, *at, *colon;
@@ -227,18 +216,20 @@ config_parse_url(const char *s, struct config_url *out, char *err,
 	/* scheme */
 	p = strstr(s, "://");
 	if (!p || p == s || (size_t)(p - s) >= sizeof(out->scheme)) {
-		snprintf(err, errlen, "the URL has no scheme (expected "
-				      "postgres://, redis:// or rediss://)");
+		snprintf(err, errlen,
+			 "the URL has no scheme (expected "
+			 "postgres://, redis:// or rediss://)");
 		return -1;
 	}
 	for (i = 0; s + i < p; i++)
 		out->scheme[i] = (char)tolower((unsigned char)s[i]);
 	out->port = url_default_port(out->scheme);
 	if (out->port < 0) {
-		snprintf(err, errlen,
-			 "unsupported URL scheme \"%s\" (expected postgres://, "
-			 "postgresql://, redis:// or rediss://)",
-			 out->scheme);
+		snprintf(
+		    err, errlen,
+		    "unsupported URL scheme \"%s\" (expected postgres://, "
+		    "postgresql://, redis:// or rediss://)",
+		    out->scheme);
 		return -1;
 	}
 	p += 3;
@@ -254,15 +245,17 @@ config_parse_url(const char *s, struct config_url *out, char *err,
 		colon = memchr(p, ':', (size_t)(at - p));
 		n = (size_t)((colon ? colon : at) - p);
 		if (url_copy(out->user, p, n, 1) < 0) {
-			snprintf(err, errlen, "the URL's user name is too "
-					      "long or badly escaped");
+			snprintf(err, errlen,
+				 "the URL's user name is too "
+				 "long or badly escaped");
 			return -1;
 		}
 		if (colon && url_copy(out->password, colon + 1,
 				      (size_t)(at - colon - 1), 1) < 0) {
 			/* never echo the password itself */
-			snprintf(err, errlen, "the URL's password is too long "
-					      "or badly escaped");
+			snprintf(err, errlen,
+				 "the URL's password is too long "
+				 "or badly escaped");
 			return -1;
 		}
 		host = at + 1;
@@ -270,8 +263,9 @@ config_parse_url(const char *s, struct config_url *out, char *err,
 	if (*host == '[') {
 		host_end = memchr(host, ']', (size_t)(auth_end - host));
 		if (!host_end) {
-			snprintf(err, errlen, "the URL's IPv6 host has no "
-					      "closing bracket");
+			snprintf(err, errlen,
+				 "the URL's IPv6 host has no "
+				 "closing bracket");
 			return -1;
 		}
 		if (url_copy(out->host, host + 1,
@@ -281,8 +275,9 @@ config_parse_url(const char *s, struct config_url *out, char *err,
 		}
 		host_end++;
 		if (host_end < auth_end && *host_end != ':') {
-			snprintf(err, errlen, "unexpected text after the "
-					      "URL's IPv6 host");
+			snprintf(err, errlen,
+				 "unexpected text after the "
+				 "URL's IPv6 host");
 			return -1;
 		}
 	} else {
@@ -306,16 +301,19 @@ config_parse_url(const char *s, struct config_url *out, char *err,
 
 		if (!isalnum(c) && c != '.' && c != '-' && c != '_' &&
 		    c != ':') {
-			snprintf(err, errlen, "the URL's host has an invalid "
-					      "character");
+			snprintf(err, errlen,
+				 "the URL's host has an invalid "
+				 "character");
 			return -1;
 		}
 	}
 	if (port_s) {
-		out->port = url_parse_port(port_s, (size_t)(auth_end - port_s));
+		out->port =
+		    url_parse_port(port_s, (size_t)(auth_end - port_s));
 		if (out->port < 0) {
-			snprintf(err, errlen, "the URL's port must be a number "
-					      "from 1 to 65535");
+			snprintf(err, errlen,
+				 "the URL's port must be a number "
+				 "from 1 to 65535");
 			return -1;
 		}
 	}
@@ -326,8 +324,9 @@ config_parse_url(const char *s, struct config_url *out, char *err,
 		p++;
 		n = strcspn(p, "?#");
 		if (url_copy(out->path, p, n, 1) < 0) {
-			snprintf(err, errlen, "the URL's path is too long or "
-					      "badly escaped");
+			snprintf(err, errlen,
+				 "the URL's path is too long or "
+				 "badly escaped");
 			return -1;
 		}
 		p += n;
@@ -346,14 +345,13 @@ config_parse_url(const char *s, struct config_url *out, char *err,
 }
 
 /* nng_url_check checks one nng address [s, s+n). */
-static int
-nng_url_check(const char *s, size_t n, char *err, size_t errlen)
+static int nng_url_check(const char *s, size_t n, char *err, size_t errlen)
 {
 	static const struct {
 		const char *prefix;
 		int needs_port;
-	} schemes[] = {{"tcp://", 1},  {"tcp4://", 1},    {"tcp6://", 1},
-		       {"tls+tcp://", 1}, {"ipc://", 0}, {"inproc://", 0}};
+	} schemes[] = {{"tcp://", 1},	  {"tcp4://", 1}, {"tcp6://", 1},
+		       {"tls+tcp://", 1}, {"ipc://", 0},  {"inproc://", 0}};
 	size_t i, k;
 
 	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
@@ -364,15 +362,17 @@ nng_url_check(const char *s, size_t n, char *err, size_t errlen)
 			continue;
 		rest = s + plen;
 		if (n == plen) {
-			snprintf(err, errlen, "\"%.*s\" has nothing after the "
-					      "scheme",
+			snprintf(err, errlen,
+				 "\"%.*s\" has nothing after the "
+				 "scheme",
 				 (int)n, s);
 			return -1;
 		}
 		for (k = 0; k < n; k++)
 			if ((unsigned char)s[k] <= ' ') {
-				snprintf(err, errlen, "\"%.*s\" holds a space "
-						      "or control character",
+				snprintf(err, errlen,
+					 "\"%.*s\" holds a space "
+					 "or control character",
 					 (int)(n > 64 ? 64 : n), s);
 				return -1;
 			}
@@ -382,10 +382,12 @@ nng_url_check(const char *s, size_t n, char *err, size_t errlen)
 		for (k = 0; rest + k < s + n; k++)
 			if (rest[k] == ':')
 				colon = rest + k;
-		if (!colon || url_parse_port(colon + 1, (size_t)(s + n -
-							  colon - 1)) < 0) {
-			snprintf(err, errlen, "\"%.*s\" needs a port from 1 to "
-					      "65535 (host:port)",
+		if (!colon ||
+		    url_parse_port(colon + 1, (size_t)(s + n - colon - 1)) <
+			0) {
+			snprintf(err, errlen,
+				 "\"%.*s\" needs a port from 1 to "
+				 "65535 (host:port)",
 				 (int)(n > 64 ? 64 : n), s);
 			return -1;
 		}
@@ -398,9 +400,8 @@ nng_url_check(const char *s, size_t n, char *err, size_t errlen)
 	return -1;
 }
 
-int
-config_check_nng_urls(const char *list, int max_urls, char *err,
-		      size_t errlen)
+int config_check_nng_urls(const char *list, int max_urls, char *err,
+			  size_t errlen)
 {
 	const char *p = list;
 	int count = 0;
@@ -413,8 +414,9 @@ config_check_nng_urls(const char *list, int max_urls, char *err,
 		size_t n = strcspn(p, ",");
 
 		if (n == 0) {
-			snprintf(err, errlen, "the address list has an empty "
-					      "entry");
+			snprintf(err, errlen,
+				 "the address list has an empty "
+				 "entry");
 			return -1;
 		}
 		if (nng_url_check(p, n, err, errlen) < 0)
@@ -432,8 +434,7 @@ config_check_nng_urls(const char *list, int max_urls, char *err,
 	return count;
 }
 
-int
-config_rpc_secret(struct config *cfg, uint8_t key[32], bool *have_key)
+int config_rpc_secret(struct config *cfg, uint8_t key[32], bool *have_key)
 {
 	const char *secret = config_raw("RPC_SECRET");
 	bool dev = config_bool(cfg, "NAMEGEN_DEV", false);
@@ -445,8 +446,9 @@ config_rpc_secret(struct config *cfg, uint8_t key[32], bool *have_key)
 				 "authenticated (NAMEGEN_DEV=1)");
 			return 0;
 		}
-		config_fail(cfg, "RPC_SECRET is required (at least %d bytes; "
-				 "NAMEGEN_DEV=1 allows running without one)",
+		config_fail(cfg,
+			    "RPC_SECRET is required (at least %d bytes; "
+			    "NAMEGEN_DEV=1 allows running without one)",
 			    CONFIG_SECRET_MIN);
 		return -1;
 	}

@@ -22,8 +22,8 @@
 #define CONFIG_ERR_MAX 256
 
 struct config {
-	int failed;                  /* 1 after the first problem */
-	char err[CONFIG_ERR_MAX];    /* that problem, one sentence */
+	int failed;		  /* 1 after the first problem */
+	char err[CONFIG_ERR_MAX]; /* that problem, one sentence */
 };
 
 /* config_str returns the variable's value, def when it is unset or empty,
@@ -44,7 +44,7 @@ bool config_bool(struct config *cfg, const char *name, bool def);
 
 /* config_fail records msg (printf-style) unless an error is already kept. */
 void config_fail(struct config *cfg, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* config_exit_on_error prints the kept error as one logfmt line on stdout
  * and exits with status 2; returns when there is none. */
@@ -54,13 +54,13 @@ void config_exit_on_error(const struct config *cfg);
  * Percent-escapes in user, password and database are decoded. */
 #define CONFIG_URL_PART_MAX 256
 struct config_url {
-	char scheme[16];                   /* lower case, e.g. "rediss" */
+	char scheme[16]; /* lower case, e.g. "rediss" */
 	char user[CONFIG_URL_PART_MAX];
 	char password[CONFIG_URL_PART_MAX];
-	char host[CONFIG_URL_PART_MAX];    /* without [] for IPv6 */
-	int port;                          /* default of the scheme if absent */
-	char path[CONFIG_URL_PART_MAX];    /* database name or number, no '/' */
-	char query[CONFIG_URL_PART_MAX];   /* after '?', undecoded */
+	char host[CONFIG_URL_PART_MAX];	 /* without [] for IPv6 */
+	int port;			 /* default of the scheme if absent */
+	char path[CONFIG_URL_PART_MAX];	 /* database name or number, no '/' */
+	char query[CONFIG_URL_PART_MAX]; /* after '?', undecoded */
 };
 
 /* config_parse_url fills out from s. Returns 0, or -1 with a sentence in

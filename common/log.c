@@ -17,8 +17,7 @@ static char log_process[32] = "namegen";
 static const char *const log_names[] = {"debug", "info", "warn", "error",
 					"fatal"};
 
-int
-log_parse_level(const char *name)
+int log_parse_level(const char *name)
 {
 	size_t i;
 
@@ -34,8 +33,7 @@ log_parse_level(const char *name)
 	return -1;
 }
 
-int
-log_init(const char *process)
+int log_init(const char *process)
 {
 	const char *env = getenv("LOG_LEVEL");
 	int level;
@@ -52,8 +50,7 @@ log_init(const char *process)
 	return 0;
 }
 
-const char *
-log_quote(char *buf, size_t size, const char *s)
+const char *log_quote(char *buf, size_t size, const char *s)
 {
 	const unsigned char *p;
 	size_t n = 0;
@@ -78,8 +75,8 @@ log_quote(char *buf, size_t size, const char *s)
 			buf[n++] = '\\';
 			buf[n++] = 'n';
 		} else if (*p < ' ' || *p == 0x7f) {
-			n += (size_t)snprintf(buf + n, size - n, "\\x%02x",
-					      *p);
+			n +=
+			    (size_t)snprintf(buf + n, size - n, "\\x%02x", *p);
 		} else {
 			buf[n++] = (char)*p;
 		}
@@ -89,8 +86,7 @@ log_quote(char *buf, size_t size, const char *s)
 	return buf;
 }
 
-void
-log_write(int level, const char *msg, const char *fmt, ...)
+void log_write(int level, const char *msg, const char *fmt, ...)
 {
 	char line[LOG_LINE_MAX];
 	char qmsg[512];

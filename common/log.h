@@ -38,7 +38,7 @@ int log_parse_level(const char *name);
 
 /* log_write prints one line; use the macros below instead. */
 void log_write(int level, const char *msg, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* log_quote writes s as a logfmt value: bare when it has no space, quote,
  * equals sign or control character, else in double quotes with \" \\ \n
@@ -46,15 +46,15 @@ void log_write(int level, const char *msg, const char *fmt, ...)
  * 8 bytes) and returns buf. */
 const char *log_quote(char *buf, size_t size, const char *s);
 
-#define LOG_AT(level, msg, ...)                                          \
-	do {                                                             \
-		if ((level) >= log_threshold)                            \
-			log_write((level), (msg), "" __VA_ARGS__);       \
+#define LOG_AT(level, msg, ...)                                               \
+	do {                                                                  \
+		if ((level) >= log_threshold)                                 \
+			log_write((level), (msg), "" __VA_ARGS__);            \
 	} while (0)
 
 #define log_debug(msg, ...) LOG_AT(LOG_DEBUG, msg, __VA_ARGS__)
-#define log_info(msg, ...) LOG_AT(LOG_INFO, msg, __VA_ARGS__)
-#define log_warn(msg, ...) LOG_AT(LOG_WARN, msg, __VA_ARGS__)
+#define log_info(msg, ...)  LOG_AT(LOG_INFO, msg, __VA_ARGS__)
+#define log_warn(msg, ...)  LOG_AT(LOG_WARN, msg, __VA_ARGS__)
 #define log_error(msg, ...) LOG_AT(LOG_ERROR, msg, __VA_ARGS__)
 #define log_fatal(msg, ...) LOG_AT(LOG_FATAL, msg, __VA_ARGS__)
 

@@ -37,17 +37,17 @@ const char *rpc_status_name(int status);
  * by both sides unless configured otherwise; the transport drops anything
  * beyond RPC_TRANSPORT_MAX outright (nng closes that connection). */
 #define RPC_MAX_MESSAGE_DEFAULT (64 * 1024)
-#define RPC_TRANSPORT_MAX (1024 * 1024)
-#define RPC_METHOD_MAX 64
-#define RPC_MESSAGE_MAX 256       /* bytes of a status message */
-#define RPC_METADATA_MAX 16       /* entries per call */
-#define RPC_METADATA_VALUE_MAX 512
-#define RPC_KEY_BYTES 32
+#define RPC_TRANSPORT_MAX	(1024 * 1024)
+#define RPC_METHOD_MAX		64
+#define RPC_MESSAGE_MAX		256 /* bytes of a status message */
+#define RPC_METADATA_MAX	16  /* entries per call */
+#define RPC_METADATA_VALUE_MAX	512
+#define RPC_KEY_BYTES		32
 
 /* Well-known metadata keys. */
-#define RPC_META_SESSION "session"          /* a session token */
-#define RPC_META_CLIENT_ADDR "client-addr"  /* the end user's IP address */
-#define RPC_META_REQUEST_ID "request-id"    /* the HTTP X-Request-Id */
+#define RPC_META_SESSION     "session"	   /* a session token */
+#define RPC_META_CLIENT_ADDR "client-addr" /* the end user's IP address */
+#define RPC_META_REQUEST_ID  "request-id"  /* the HTTP X-Request-Id */
 
 struct rpc_meta {
 	const char *key;

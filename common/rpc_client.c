@@ -53,10 +53,10 @@ struct pending {
 	 * that took it): finishing parks it, the canceller frees it. */
 	bool cancelling;
 	bool parked;
-	int fail_status;          /* set when failed from outside: no
-				     connection left, or the deadline timer;
-				     connection left */
-	struct pending *prev, *next;   /* in-flight list or free list */
+	int fail_status;	     /* set when failed from outside: no
+					connection left, or the deadline timer;
+					connection left */
+	struct pending *prev, *next; /* in-flight list or free list */
 };
 
 struct rpc_client {
@@ -71,19 +71,18 @@ struct rpc_client {
 	int grace_ms;
 
 	pthread_mutex_t mu;
-	pthread_cond_t cv;        /* a call ended (close waits on it) */
-	pthread_cond_t timer_cv;  /* a call started, or closing */
+	pthread_cond_t cv;	 /* a call ended (close waits on it) */
+	pthread_cond_t timer_cv; /* a call started, or closing */
 	pthread_t timer;
 	bool timer_running;
 	struct pending *inflight;
 	struct pending *freelist;
 	int ninflight;
-	atomic_int pipes;         /* live connections */
+	atomic_int pipes; /* live connections */
 	bool closing;
 };
 
-static double
-since_ms(const struct timespec *t0)
+static double since_ms(const struct timespec *t0)
 {
 	struct timespec t1;
 
@@ -93,8 +92,7 @@ since_ms(const struct timespec *t0)
 }
 
 /* client_finish ends a call: runs done, then recycles the pending. */
-static void
-client_finish(struct pending *p, struct rpc_reply *r)
+static void client_finish(struct pending *p, struct rpc_reply *r)
 {
 	struct rpc_client *cli = p->cli;
 
@@ -126,8 +124,8 @@ client_finish(struct pending *p, struct rpc_reply *r)
 
 /* client_flag marks a call in flight for cancelling with status (0 for
  * RPC_CANCELLED) and adds it to ps; the caller holds cli->mu. */
-static void
-client_flag(struct pending *p, int status, struct pending **ps, int *n)
+static void client_flag(struct pending *p, int status, struct pending **ps,
+			int *n)
 {
 	p->fail_status = status;
 	p->cancelling = true;
@@ -136,8 +134,7 @@ client_flag(struct pending *p, int status, struct pending **ps, int *n)
 
 /* client_cancel cancels flagged calls, then frees their pendings for
  * reuse; the caller does not hold cli->mu. */
-static void
-client_cancel(struct rpc_client *cli, struct pending **ps, int n)
+static void client_cancel(struct rpc_client *cli, struct pending **ps, int n)
 {
 	int i;
 
@@ -157,8 +154,7 @@ client_cancel(struct rpc_client *cli, struct pending **ps, int n)
 	pthread_mutex_unlock(&cli->mu);
 }
 
-static void
-client_fail(struct pending *p, int status, const char *msg)
+static void client_fail(struct pending *p, int status, const char *msg)
 {
 	struct rpc_reply r = {0};
 
@@ -168,8 +164,7 @@ client_fail(struct pending *p, int status, const char *msg)
 }
 
 /* client_received checks and unpacks an answer. */
-static void
-client_received(struct pending *p, nng_msg *m)
+static void client_received(struct pending *p, nng_msg *m)
 {
 	struct rpc_client *cli = p->cli;
 	Namegen__V1__Result *res = NULL;
@@ -179,7 +174,8 @@ client_received(struct pending *p, nng_msg *m)
 
 	if (nng_msg_len(m) > cli->max_message) {
 		nng_msg_free(m);
-		client_fail(p, RPC_INTERNAL, "the worker's answer is too large");
+		client_fail(p, RPC_INTERNAL,
+			    "the worker's answer is too large");
 		return;
 	}
 	rv = rpc_open(cli->have_key ? cli->key : NULL, nng_msg_body(m),
@@ -189,9 +185,9 @@ client_received(struct pending *p, nng_msg *m)
 	if (rv != 0) {
 		client_fail(p, RPC_INTERNAL,
 			    rv == RPC_UNAUTHENTICATED
-				    ? "the worker's answer is not "
-				      "authenticated (check RPC_SECRET)"
-				    : "the worker's answer is malformed");
+				? "the worker's answer is not "
+				  "authenticated (check RPC_SECRET)"
+				: "the worker's answer is malformed");
 		return;
 	}
 	/* Errors raised before the worker could read the call carry no ids;
@@ -208,9 +204,8 @@ client_received(struct pending *p, nng_msg *m)
 		 res->message ? res->message : "");
 	r.retry_after_s = res->retry_after_s;
 	if (r.status == RPC_OK) {
-		r.body = protobuf_c_message_unpack(p->method->output, NULL,
-						   res->body.len,
-						   res->body.data);
+		r.body = protobuf_c_message_unpack(
+		    p->method->output, NULL, res->body.len, res->body.data);
 		if (!r.body) {
 			r.status = RPC_INTERNAL;
 			snprintf(r.message, sizeof(r.message),
@@ -222,8 +217,7 @@ client_received(struct pending *p, nng_msg *m)
 	client_finish(p, &r);
 }
 
-static void
-client_aio_done(void *arg)
+static void client_aio_done(void *arg)
 {
 	struct pending *p = arg;
 	struct rpc_client *cli = p->cli;
@@ -242,14 +236,16 @@ client_aio_done(void *arg)
 		fail = p->fail_status;
 		pthread_mutex_unlock(&cli->mu);
 		if (fail == RPC_DEADLINE_EXCEEDED)
-			client_fail(p, fail, "the worker did not answer in time");
+			client_fail(p, fail,
+				    "the worker did not answer in time");
 		else if (fail)
 			client_fail(p, fail, "no worker is reachable");
 		else if (rv == NNG_ETIMEDOUT)
 			client_fail(p, RPC_DEADLINE_EXCEEDED,
 				    "the worker did not answer in time");
 		else if (rv == NNG_ECANCELED || rv == NNG_ECLOSED)
-			client_fail(p, RPC_CANCELLED, "the call was cancelled");
+			client_fail(p, RPC_CANCELLED,
+				    "the call was cancelled");
 		else
 			client_fail(p, RPC_UNAVAILABLE,
 				    "the worker could not be reached");
@@ -266,8 +262,7 @@ client_aio_done(void *arg)
 /* client_pipe_event counts connections and, when the last one goes, fails
  * every call in flight (nng would otherwise hold them until a worker
  * comes back or their deadline passes). */
-static void
-client_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+static void client_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 {
 	struct rpc_client *cli = arg;
 	struct pending *cancel[256], *p;
@@ -292,8 +287,7 @@ client_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
  * until the earliest deadline in flight (at most 100 ms, so a deadline of
  * a call started meanwhile is never late by more than that unless the
  * call that started signals it). */
-static void *
-client_timer(void *arg)
+static void *client_timer(void *arg)
 {
 	struct rpc_client *cli = arg;
 	struct pending *expired[64], *p;
@@ -332,9 +326,9 @@ client_timer(void *arg)
 	return NULL;
 }
 
-int
-rpc_client_open(struct rpc_client **out, const struct rpc_client_opts *opts,
-		char *err, size_t errlen)
+int rpc_client_open(struct rpc_client **out,
+		    const struct rpc_client_opts *opts, char *err,
+		    size_t errlen)
 {
 	struct rpc_client *cli;
 	nng_duration resend;
@@ -358,8 +352,8 @@ rpc_client_open(struct rpc_client **out, const struct rpc_client_opts *opts,
 		cli->have_key = true;
 	}
 	cli->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 10000;
-	cli->max_message = opts->max_message ? opts->max_message
-					     : RPC_MAX_MESSAGE_DEFAULT;
+	cli->max_message =
+	    opts->max_message ? opts->max_message : RPC_MAX_MESSAGE_DEFAULT;
 	randombytes_buf(&cli->client_id, sizeof(cli->client_id));
 	atomic_init(&cli->next_call, 1);
 	cli->opened_ms = rpc_now_ms();
@@ -382,7 +376,7 @@ rpc_client_open(struct rpc_client **out, const struct rpc_client_opts *opts,
 		return -1;
 	}
 	cli->timer_running = true;
-	resend = opts->resend_ms == 0 ? 5000
+	resend = opts->resend_ms == 0  ? 5000
 		 : opts->resend_ms < 0 ? NNG_DURATION_INFINITE
 				       : opts->resend_ms;
 	nng_socket_set_ms(cli->sock, NNG_OPT_REQ_RESENDTIME, resend);
@@ -390,8 +384,8 @@ rpc_client_open(struct rpc_client **out, const struct rpc_client_opts *opts,
 	nng_socket_set_ms(cli->sock, NNG_OPT_RECONNMAXT, 2000);
 	nng_socket_set_size(cli->sock, NNG_OPT_RECVMAXSZ,
 			    cli->max_message > RPC_TRANSPORT_MAX
-				    ? cli->max_message
-				    : RPC_TRANSPORT_MAX);
+				? cli->max_message
+				: RPC_TRANSPORT_MAX);
 	nng_pipe_notify(cli->sock, NNG_PIPE_EV_ADD_POST, client_pipe_event,
 			cli);
 	nng_pipe_notify(cli->sock, NNG_PIPE_EV_REM_POST, client_pipe_event,
@@ -417,8 +411,7 @@ rpc_client_open(struct rpc_client **out, const struct rpc_client_opts *opts,
 	return 0;
 }
 
-void
-rpc_client_close(struct rpc_client *cli)
+void rpc_client_close(struct rpc_client *cli)
 {
 	struct pending *p, **cancel;
 	int n = 0;
@@ -466,8 +459,7 @@ rpc_client_close(struct rpc_client *cli)
 
 /* client_pending_take takes a pending from the free list; the caller
  * holds cli->mu. Returns NULL when the list is empty. */
-static struct pending *
-client_pending_take(struct rpc_client *cli)
+static struct pending *client_pending_take(struct rpc_client *cli)
 {
 	struct pending *p = cli->freelist;
 
@@ -478,8 +470,7 @@ client_pending_take(struct rpc_client *cli)
 
 /* client_pending_new makes a pending with its aio and context; the caller
  * does not hold cli->mu. Returns NULL when nng is out of resources. */
-static struct pending *
-client_pending_new(struct rpc_client *cli)
+static struct pending *client_pending_new(struct rpc_client *cli)
 {
 	struct pending *p = calloc(1, sizeof(*p));
 
@@ -498,11 +489,11 @@ client_pending_new(struct rpc_client *cli)
 	return p;
 }
 
-int
-rpc_client_call(struct rpc_client *cli, const ProtobufCServiceDescriptor *svc,
-		const char *method_name, const ProtobufCMessage *req,
-		const struct rpc_meta *meta, size_t nmeta, int timeout_ms,
-		rpc_done_fn done, void *arg)
+int rpc_client_call(struct rpc_client *cli,
+		    const ProtobufCServiceDescriptor *svc,
+		    const char *method_name, const ProtobufCMessage *req,
+		    const struct rpc_meta *meta, size_t nmeta, int timeout_ms,
+		    rpc_done_fn done, void *arg)
 {
 	Namegen__V1__Call env = NAMEGEN__V1__CALL__INIT;
 	Namegen__V1__MetadataEntry entries[RPC_METADATA_MAX];
@@ -522,7 +513,8 @@ rpc_client_call(struct rpc_client *cli, const ProtobufCServiceDescriptor *svc,
 	if (timeout_ms <= 0)
 		timeout_ms = cli->timeout_ms;
 
-	if (atomic_load(&cli->pipes) == 0 && now - cli->opened_ms >= cli->grace_ms)
+	if (atomic_load(&cli->pipes) == 0 &&
+	    now - cli->opened_ms >= cli->grace_ms)
 		return RPC_UNAVAILABLE;
 
 	/* Build and seal the Call. */
@@ -609,8 +601,7 @@ struct sync_wait {
 	struct rpc_reply *out;
 };
 
-static void
-sync_done(void *arg, struct rpc_reply *r)
+static void sync_done(void *arg, struct rpc_reply *r)
 {
 	struct sync_wait *w = arg;
 
@@ -622,12 +613,11 @@ sync_done(void *arg, struct rpc_reply *r)
 	pthread_mutex_unlock(&w->mu);
 }
 
-int
-rpc_client_call_sync(struct rpc_client *cli,
-		     const ProtobufCServiceDescriptor *svc,
-		     const char *method_name, const ProtobufCMessage *req,
-		     const struct rpc_meta *meta, size_t nmeta, int timeout_ms,
-		     struct rpc_reply *out)
+int rpc_client_call_sync(struct rpc_client *cli,
+			 const ProtobufCServiceDescriptor *svc,
+			 const char *method_name, const ProtobufCMessage *req,
+			 const struct rpc_meta *meta, size_t nmeta,
+			 int timeout_ms, struct rpc_reply *out)
 {
 	struct sync_wait w = {.done = false, .out = out};
 	int rv;
@@ -653,8 +643,7 @@ rpc_client_call_sync(struct rpc_client *cli,
 	return out->status;
 }
 
-void
-rpc_reply_clear(struct rpc_reply *reply)
+void rpc_reply_clear(struct rpc_reply *reply)
 {
 	if (reply->body)
 		protobuf_c_message_free_unpacked(reply->body, NULL);

@@ -21,14 +21,14 @@
 struct rpc_client;
 
 struct rpc_client_opts {
-	const char *urls;      /* comma-separated nng URLs */
-	const uint8_t *key;    /* RPC_KEY_BYTES, or NULL in dev mode */
-	int timeout_ms;        /* default deadline of a call; 0 = 10000 */
-	int resend_ms;         /* REQ resend interval; 0 = 5000; <0 = never */
-	size_t max_message;    /* 0 = RPC_MAX_MESSAGE_DEFAULT */
-	int grace_ms;          /* after open, how long calls wait for a
-				  first connection instead of failing with
-				  RPC_UNAVAILABLE; 0 = 3000, <0 = none */
+	const char *urls;   /* comma-separated nng URLs */
+	const uint8_t *key; /* RPC_KEY_BYTES, or NULL in dev mode */
+	int timeout_ms;	    /* default deadline of a call; 0 = 10000 */
+	int resend_ms;	    /* REQ resend interval; 0 = 5000; <0 = never */
+	size_t max_message; /* 0 = RPC_MAX_MESSAGE_DEFAULT */
+	int grace_ms;	    /* after open, how long calls wait for a
+			       first connection instead of failing with
+			       RPC_UNAVAILABLE; 0 = 3000, <0 = none */
 };
 
 /* What a call ended with. body is the unpacked reply (NULL unless status

@@ -9,8 +9,8 @@
 struct dedup_slot {
 	uint64_t client_id;
 	uint64_t call_id;
-	int state;          /* RPC_DEDUP_RUNNING or _DONE; 0 = empty */
-	void *reply;        /* owned; NULL unless DONE */
+	int state;   /* RPC_DEDUP_RUNNING or _DONE; 0 = empty */
+	void *reply; /* owned; NULL unless DONE */
 	size_t reply_len;
 };
 
@@ -20,8 +20,7 @@ struct rpc_dedup {
 	struct dedup_slot *slots;
 };
 
-struct rpc_dedup *
-rpc_dedup_new(size_t slots)
+struct rpc_dedup *rpc_dedup_new(size_t slots)
 {
 	struct rpc_dedup *d = calloc(1, sizeof(*d));
 
@@ -37,8 +36,7 @@ rpc_dedup_new(size_t slots)
 	return d;
 }
 
-void
-rpc_dedup_free(struct rpc_dedup *d)
+void rpc_dedup_free(struct rpc_dedup *d)
 {
 	size_t i;
 
@@ -52,8 +50,8 @@ rpc_dedup_free(struct rpc_dedup *d)
 }
 
 /* dedup_slot_of mixes both ids (splitmix64 finaliser) into a slot. */
-static struct dedup_slot *
-dedup_slot_of(struct rpc_dedup *d, uint64_t client_id, uint64_t call_id)
+static struct dedup_slot *dedup_slot_of(struct rpc_dedup *d,
+					uint64_t client_id, uint64_t call_id)
 {
 	uint64_t x = client_id ^ (call_id * 0x9e3779b97f4a7c15ULL);
 
@@ -65,9 +63,8 @@ dedup_slot_of(struct rpc_dedup *d, uint64_t client_id, uint64_t call_id)
 	return &d->slots[x % d->nslots];
 }
 
-int
-rpc_dedup_begin(struct rpc_dedup *d, uint64_t client_id, uint64_t call_id,
-		void **reply, size_t *reply_len)
+int rpc_dedup_begin(struct rpc_dedup *d, uint64_t client_id, uint64_t call_id,
+		    void **reply, size_t *reply_len)
 {
 	struct dedup_slot *s;
 	int state;
@@ -102,9 +99,8 @@ rpc_dedup_begin(struct rpc_dedup *d, uint64_t client_id, uint64_t call_id,
 	return RPC_DEDUP_NEW;
 }
 
-void
-rpc_dedup_finish(struct rpc_dedup *d, uint64_t client_id, uint64_t call_id,
-		 const void *reply, size_t reply_len)
+void rpc_dedup_finish(struct rpc_dedup *d, uint64_t client_id,
+		      uint64_t call_id, const void *reply, size_t reply_len)
 {
 	struct dedup_slot *s;
 	void *copy = NULL;

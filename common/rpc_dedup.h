@@ -36,8 +36,8 @@ void rpc_dedup_free(struct rpc_dedup *d);
  * recorded as running. RUNNING: a copy is being handled. DONE: its answer
  * is in a new buffer *reply of *reply_len bytes (the caller frees it); if
  * that allocation fails the call is reported RUNNING. */
-int rpc_dedup_begin(struct rpc_dedup *d, uint64_t client_id,
-		    uint64_t call_id, void **reply, size_t *reply_len);
+int rpc_dedup_begin(struct rpc_dedup *d, uint64_t client_id, uint64_t call_id,
+		    void **reply, size_t *reply_len);
 
 /* rpc_dedup_finish stores the answer of a call begun with NEW (a copy, if
  * it fits under RPC_DEDUP_REPLY_MAX; otherwise the entry is dropped). */

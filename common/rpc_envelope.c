@@ -18,9 +18,8 @@
  * time, and BLAKE2b is several times faster for messages this small. */
 #define RPC_MAC_BYTES 32
 
-static void
-rpc_mac(uint8_t mac[RPC_MAC_BYTES], const uint8_t *data, size_t len,
-	const uint8_t *key)
+static void rpc_mac(uint8_t mac[RPC_MAC_BYTES], const uint8_t *data,
+		    size_t len, const uint8_t *key)
 {
 	/* Keying BLAKE2b costs one compression of a whole block, as much as
 	 * hashing a small message; each thread keeps the keyed state of the
@@ -48,11 +47,10 @@ rpc_mac(uint8_t mac[RPC_MAC_BYTES], const uint8_t *data, size_t len,
  * field 2, both length-delimited); reading accepts the two fields once
  * each, in either order, and nothing else. */
 #define SEALED_TAG_PAYLOAD 0x0a /* field 1, wire type 2 */
-#define SEALED_TAG_MAC 0x12     /* field 2, wire type 2 */
-#define VARINT_MAX 10
+#define SEALED_TAG_MAC	   0x12 /* field 2, wire type 2 */
+#define VARINT_MAX	   10
 
-static size_t
-varint_size(uint64_t v)
+static size_t varint_size(uint64_t v)
 {
 	size_t n = 1;
 
@@ -63,8 +61,7 @@ varint_size(uint64_t v)
 	return n;
 }
 
-static size_t
-varint_put(uint8_t *out, uint64_t v)
+static size_t varint_put(uint8_t *out, uint64_t v)
 {
 	size_t n = 0;
 
@@ -78,8 +75,7 @@ varint_put(uint8_t *out, uint64_t v)
 
 /* varint_get reads a varint from [p, end) into *v; returns the bytes
  * read, or 0 when it is truncated or longer than 64 bits. */
-static size_t
-varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v)
+static size_t varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v)
 {
 	uint64_t x = 0;
 	size_t n;
@@ -96,8 +92,7 @@ varint_get(const uint8_t *p, const uint8_t *end, uint64_t *v)
 	return 0;
 }
 
-int
-rpc_seal(const uint8_t *key, const ProtobufCMessage *inner, nng_msg **out)
+int rpc_seal(const uint8_t *key, const ProtobufCMessage *inner, nng_msg **out)
 {
 	size_t plen = protobuf_c_message_get_packed_size(inner);
 	size_t hdr = 1 + varint_size(plen);
@@ -124,9 +119,9 @@ rpc_seal(const uint8_t *key, const ProtobufCMessage *inner, nng_msg **out)
 /* sealed_parse finds the payload and MAC fields in [data, data+len).
  * Returns 0, or -1 when the bytes are not a Sealed message. An absent
  * field is empty. */
-static int
-sealed_parse(const uint8_t *data, size_t len, const uint8_t **payload,
-	     size_t *plen, const uint8_t **mac, size_t *maclen)
+static int sealed_parse(const uint8_t *data, size_t len,
+			const uint8_t **payload, size_t *plen,
+			const uint8_t **mac, size_t *maclen)
 {
 	const uint8_t *p = data, *end = data + len;
 	bool seen_payload = false, seen_mac = false;
@@ -157,10 +152,9 @@ sealed_parse(const uint8_t *data, size_t len, const uint8_t **payload,
 	return 0;
 }
 
-int
-rpc_open(const uint8_t *key, const void *data, size_t len,
-	 const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
-	 char *err, size_t errlen)
+int rpc_open(const uint8_t *key, const void *data, size_t len,
+	     const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
+	     char *err, size_t errlen)
 {
 	const uint8_t *payload, *mac;
 	size_t plen, maclen;
@@ -175,22 +169,23 @@ rpc_open(const uint8_t *key, const void *data, size_t len,
 		uint8_t want[RPC_MAC_BYTES];
 
 		if (maclen != RPC_MAC_BYTES) {
-			snprintf(err, errlen, "the message is not "
-					      "authenticated");
+			snprintf(err, errlen,
+				 "the message is not "
+				 "authenticated");
 			return RPC_UNAUTHENTICATED;
 		}
 		rpc_mac(want, payload ? payload : (const uint8_t *)"", plen,
 			key);
 		/* constant time, so the tag cannot be guessed byte by byte */
 		if (sodium_memcmp(want, mac, RPC_MAC_BYTES) != 0) {
-			snprintf(err, errlen, "the message's authentication "
-					      "code is wrong");
+			snprintf(err, errlen,
+				 "the message's authentication "
+				 "code is wrong");
 			return RPC_UNAUTHENTICATED;
 		}
 	}
-	inner = protobuf_c_message_unpack(desc, NULL, plen,
-					  payload ? payload
-						  : (const uint8_t *)"");
+	inner = protobuf_c_message_unpack(
+	    desc, NULL, plen, payload ? payload : (const uint8_t *)"");
 	if (!inner) {
 		snprintf(err, errlen, "the envelope does not hold a valid %s",
 			 desc->short_name);

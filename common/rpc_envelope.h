@@ -17,8 +17,7 @@
 /* rpc_seal packs inner, MACs it with key (no MAC when key is NULL) and
  * returns a new nng message holding the Sealed bytes in *out (owned by
  * the caller). Returns 0, or -1 when out of memory. */
-int rpc_seal(const uint8_t *key, const ProtobufCMessage *inner,
-	     nng_msg **out);
+int rpc_seal(const uint8_t *key, const ProtobufCMessage *inner, nng_msg **out);
 
 /* rpc_open parses the Sealed bytes in [data, data+len), checks the MAC
  * with key (when key is NULL any MAC, or none, is accepted), and unpacks

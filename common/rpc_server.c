@@ -33,21 +33,21 @@ struct rpc_ctx {
 	struct rpc_server *srv;
 	nng_ctx ctx;
 	nng_aio *aio;
-	atomic_int state;         /* enum ctx_state */
+	atomic_int state; /* enum ctx_state */
 	bool opened;
 };
 
 struct rpc_call {
 	struct rpc_server *srv;
-	struct rpc_ctx *rctx;     /* where the answer goes */
-	Namegen__V1__Call *env;   /* the unpacked Call (owns metadata) */
-	ProtobufCMessage *req;    /* the unpacked request body */
+	struct rpc_ctx *rctx;	/* where the answer goes */
+	Namegen__V1__Call *env; /* the unpacked Call (owns metadata) */
+	ProtobufCMessage *req;	/* the unpacked request body */
 	unsigned method_index;
 	uint32_t retry_after_s;
 	atomic_int completed;
 	struct timespec started;
 	char request_id[64];
-	struct rpc_call *next;    /* in the work queue */
+	struct rpc_call *next; /* in the work queue */
 };
 
 struct rpc_server {
@@ -64,17 +64,17 @@ struct rpc_server {
 	/* The hot path (receive, answer) touches only atomics; the mutex
 	 * guards the work queue. */
 	pthread_mutex_t mu;
-	pthread_cond_t work_cv;   /* work queued or stopping */
+	pthread_cond_t work_cv; /* work queued or stopping */
 	struct rpc_call *qhead, *qtail;
 	int qlen;
-	atomic_int busy;          /* contexts in WORK or SEND */
+	atomic_int busy; /* contexts in WORK or SEND */
 	atomic_bool draining;
-	bool stopping;            /* under mu */
+	bool stopping; /* under mu */
 	pthread_t *threads;
 	int nthreads;
 
 	_Atomic uint64_t n_received, n_handled, n_replayed, n_rejected,
-		n_expired, n_overloaded;
+	    n_expired, n_overloaded;
 };
 
 static void server_arm_recv(struct rpc_ctx *c);
@@ -83,8 +83,7 @@ static void server_arm_recv(struct rpc_ctx *c);
 
 /* server_send sends m on c (taking ownership of m), or frees it and goes
  * back to receiving when the send cannot start. */
-static void
-server_send(struct rpc_ctx *c, nng_msg *m)
+static void server_send(struct rpc_ctx *c, nng_msg *m)
 {
 	atomic_store(&c->state, CTX_SEND);
 	nng_aio_set_msg(c->aio, m);
@@ -93,10 +92,10 @@ server_send(struct rpc_ctx *c, nng_msg *m)
 
 /* server_answer seals a Result and sends it on c. When dedup is set, the
  * sealed bytes are kept for a resend of the same call. */
-static void
-server_answer(struct rpc_ctx *c, uint64_t client_id, uint64_t call_id,
-	      int status, const char *message, uint32_t retry_after,
-	      const uint8_t *body, size_t body_len, bool dedup)
+static void server_answer(struct rpc_ctx *c, uint64_t client_id,
+			  uint64_t call_id, int status, const char *message,
+			  uint32_t retry_after, const uint8_t *body,
+			  size_t body_len, bool dedup)
 {
 	struct rpc_server *srv = c->srv;
 	Namegen__V1__Result res = NAMEGEN__V1__RESULT__INIT;
@@ -125,8 +124,7 @@ server_answer(struct rpc_ctx *c, uint64_t client_id, uint64_t call_id,
 	server_send(c, m);
 }
 
-static double
-elapsed_ms(const struct timespec *t0)
+static double elapsed_ms(const struct timespec *t0)
 {
 	struct timespec t1;
 
@@ -136,13 +134,12 @@ elapsed_ms(const struct timespec *t0)
 }
 
 /* call_complete answers a call once and frees it. */
-static void
-call_complete(struct rpc_call *call, int status, const char *message,
-	      const ProtobufCMessage *reply)
+static void call_complete(struct rpc_call *call, int status,
+			  const char *message, const ProtobufCMessage *reply)
 {
 	struct rpc_server *srv = call->srv;
 	const ProtobufCMethodDescriptor *m =
-		&srv->opts.service->descriptor->methods[call->method_index];
+	    &srv->opts.service->descriptor->methods[call->method_index];
 	uint8_t stackbuf[1024];
 	uint8_t *body = NULL;
 	size_t len = 0;
@@ -168,8 +165,8 @@ call_complete(struct rpc_call *call, int status, const char *message,
 		 m->name, rpc_status_name(status), elapsed_ms(&call->started),
 		 rpc_call_request_id(call), status != RPC_OK ? " error=" : "",
 		 status != RPC_OK
-			 ? log_quote(qmsg, sizeof(qmsg), message ? message : "")
-			 : "");
+		     ? log_quote(qmsg, sizeof(qmsg), message ? message : "")
+		     : "");
 	server_answer(call->rctx, call->env->client_id, call->env->call_id,
 		      status, message, call->retry_after_s, body, len, true);
 	if (body && body != stackbuf)
@@ -180,8 +177,7 @@ call_complete(struct rpc_call *call, int status, const char *message,
 }
 
 /* The closure protobuf-c hands to a handler: success with a reply. */
-static void
-server_closure(const ProtobufCMessage *reply, void *closure_data)
+static void server_closure(const ProtobufCMessage *reply, void *closure_data)
 {
 	struct rpc_call *call = closure_data;
 
@@ -192,8 +188,7 @@ server_closure(const ProtobufCMessage *reply, void *closure_data)
 	call_complete(call, RPC_OK, NULL, reply);
 }
 
-void
-rpc_call_fail(struct rpc_call *call, int status, const char *fmt, ...)
+void rpc_call_fail(struct rpc_call *call, int status, const char *fmt, ...)
 {
 	char msg[RPC_MESSAGE_MAX];
 	va_list ap;
@@ -206,14 +201,12 @@ rpc_call_fail(struct rpc_call *call, int status, const char *fmt, ...)
 	call_complete(call, status, msg, NULL);
 }
 
-void
-rpc_call_set_retry_after(struct rpc_call *call, uint32_t seconds)
+void rpc_call_set_retry_after(struct rpc_call *call, uint32_t seconds)
 {
 	call->retry_after_s = seconds;
 }
 
-const char *
-rpc_call_metadata(const struct rpc_call *call, const char *key)
+const char *rpc_call_metadata(const struct rpc_call *call, const char *key)
 {
 	size_t i;
 
@@ -223,29 +216,26 @@ rpc_call_metadata(const struct rpc_call *call, const char *key)
 	return NULL;
 }
 
-const char *
-rpc_call_method(const struct rpc_call *call)
+const char *rpc_call_method(const struct rpc_call *call)
 {
 	return call->srv->opts.service->descriptor->methods[call->method_index]
-		.name;
+	    .name;
 }
 
-int64_t
-rpc_call_deadline_ms(const struct rpc_call *call)
+int64_t rpc_call_deadline_ms(const struct rpc_call *call)
 {
 	return call->env->deadline_ms;
 }
 
-bool
-rpc_call_expired(const struct rpc_call *call)
+bool rpc_call_expired(const struct rpc_call *call)
 {
 	return rpc_now_ms() > call->env->deadline_ms;
 }
 
-const char *
-rpc_call_request_id(const struct rpc_call *call)
+const char *rpc_call_request_id(const struct rpc_call *call)
 {
-	struct rpc_call *c = (struct rpc_call *)call; /* a cache, filled once */
+	struct rpc_call *c =
+	    (struct rpc_call *)call; /* a cache, filled once */
 	const char *rid;
 
 	/* Made on first use: most calls are never logged below info. */
@@ -264,9 +254,8 @@ rpc_call_request_id(const struct rpc_call *call)
 /* ---------------------------------------------------------- receiving */
 
 /* server_reject answers a message that never became a call. */
-static void
-server_reject(struct rpc_ctx *c, const Namegen__V1__Call *env, int status,
-	      const char *why)
+static void server_reject(struct rpc_ctx *c, const Namegen__V1__Call *env,
+			  int status, const char *why)
 {
 	struct rpc_server *srv = c->srv;
 	char q[RPC_MESSAGE_MAX + 16];
@@ -281,9 +270,8 @@ server_reject(struct rpc_ctx *c, const Namegen__V1__Call *env, int status,
 }
 
 /* server_find_method maps "Service/Method" to the method's index. */
-static int
-server_find_method(const ProtobufCServiceDescriptor *sd, const char *name,
-		   unsigned *index)
+static int server_find_method(const ProtobufCServiceDescriptor *sd,
+			      const char *name, unsigned *index)
 {
 	const char *slash = strchr(name, '/');
 	const ProtobufCMethodDescriptor *m;
@@ -303,8 +291,7 @@ server_find_method(const ProtobufCServiceDescriptor *sd, const char *name,
 }
 
 /* server_take handles one received message: checks, dedup, queueing. */
-static void
-server_take(struct rpc_ctx *c, nng_msg *msg)
+static void server_take(struct rpc_ctx *c, nng_msg *msg)
 {
 	struct rpc_server *srv = c->srv;
 	const ProtobufCServiceDescriptor *sd = srv->opts.service->descriptor;
@@ -319,14 +306,16 @@ server_take(struct rpc_ctx *c, nng_msg *msg)
 
 	if (len > srv->opts.max_message) {
 		nng_msg_free(msg);
-		snprintf(err, sizeof(err), "the message of %zu bytes exceeds "
-		       "the limit of %zu bytes", len, srv->opts.max_message);
+		snprintf(err, sizeof(err),
+			 "the message of %zu bytes exceeds "
+			 "the limit of %zu bytes",
+			 len, srv->opts.max_message);
 		server_reject(c, NULL, RPC_RESOURCE_EXHAUSTED, err);
 		return;
 	}
 	rv = rpc_open(srv->have_key ? srv->key : NULL, nng_msg_body(msg), len,
-		      &namegen__v1__call__descriptor, (ProtobufCMessage **)&env,
-		      err, sizeof(err));
+		      &namegen__v1__call__descriptor,
+		      (ProtobufCMessage **)&env, err, sizeof(err));
 	nng_msg_free(msg);
 	if (rv != 0) {
 		server_reject(c, NULL, rv, err);
@@ -444,8 +433,7 @@ drop:
 	namegen__v1__call__free_unpacked(env, NULL);
 }
 
-static void
-server_arm_recv(struct rpc_ctx *c)
+static void server_arm_recv(struct rpc_ctx *c)
 {
 	if (atomic_load(&c->srv->draining)) {
 		atomic_store(&c->state, CTX_IDLE);
@@ -456,8 +444,7 @@ server_arm_recv(struct rpc_ctx *c)
 }
 
 /* server_aio_done runs on an nng thread when a receive or send ends. */
-static void
-server_aio_done(void *arg)
+static void server_aio_done(void *arg)
 {
 	struct rpc_ctx *c = arg;
 	struct rpc_server *srv = c->srv;
@@ -493,8 +480,7 @@ server_aio_done(void *arg)
 
 /* ---------------------------------------------------------- handlers */
 
-static void *
-server_thread(void *arg)
+static void *server_thread(void *arg)
 {
 	struct rpc_server *srv = arg;
 	struct rpc_call *call;
@@ -532,9 +518,9 @@ server_thread(void *arg)
 
 /* ---------------------------------------------------------- lifecycle */
 
-int
-rpc_server_start(struct rpc_server **out, const struct rpc_server_opts *opts,
-		 char *err, size_t errlen)
+int rpc_server_start(struct rpc_server **out,
+		     const struct rpc_server_opts *opts, char *err,
+		     size_t errlen)
 {
 	struct rpc_server *srv;
 	int rv, i;
@@ -567,8 +553,8 @@ rpc_server_start(struct rpc_server **out, const struct rpc_server_opts *opts,
 
 	srv->dedup = rpc_dedup_new((size_t)srv->opts.dedup_entries);
 	srv->ctxs = calloc((size_t)srv->opts.contexts, sizeof(*srv->ctxs));
-	srv->threads = calloc((size_t)srv->opts.threads,
-			      sizeof(*srv->threads));
+	srv->threads =
+	    calloc((size_t)srv->opts.threads, sizeof(*srv->threads));
 	if (!srv->dedup || !srv->ctxs || !srv->threads) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -584,8 +570,8 @@ rpc_server_start(struct rpc_server **out, const struct rpc_server_opts *opts,
 	 * closes); up to it, oversized calls get an answer. */
 	nng_socket_set_size(srv->sock, NNG_OPT_RECVMAXSZ,
 			    srv->opts.max_message > RPC_TRANSPORT_MAX
-				    ? srv->opts.max_message
-				    : RPC_TRANSPORT_MAX);
+				? srv->opts.max_message
+				: RPC_TRANSPORT_MAX);
 
 	for (i = 0; i < srv->opts.threads; i++) {
 		if (pthread_create(&srv->threads[i], NULL, server_thread,
@@ -623,8 +609,7 @@ fail:
 	return -1;
 }
 
-int
-rpc_server_drain(struct rpc_server *srv, int timeout_ms)
+int rpc_server_drain(struct rpc_server *srv, int timeout_ms)
 {
 	struct timespec tick = {0, 10 * 1000000L};
 	int i, waited;
@@ -644,8 +629,7 @@ rpc_server_drain(struct rpc_server *srv, int timeout_ms)
 	return atomic_load(&srv->busy);
 }
 
-void
-rpc_server_free(struct rpc_server *srv)
+void rpc_server_free(struct rpc_server *srv)
 {
 	struct rpc_call *call;
 	int i;
@@ -692,8 +676,7 @@ rpc_server_free(struct rpc_server *srv)
 	free(srv);
 }
 
-int
-rpc_server_bound_port(struct rpc_server *srv)
+int rpc_server_bound_port(struct rpc_server *srv)
 {
 	int port;
 
@@ -703,8 +686,7 @@ rpc_server_bound_port(struct rpc_server *srv)
 	return port;
 }
 
-void
-rpc_server_get_stats(struct rpc_server *srv, struct rpc_server_stats *out)
+void rpc_server_get_stats(struct rpc_server *srv, struct rpc_server_stats *out)
 {
 	out->received = atomic_load(&srv->n_received);
 	out->handled = atomic_load(&srv->n_handled);

@@ -37,17 +37,17 @@ struct rpc_server;
 struct rpc_call;
 
 struct rpc_server_opts {
-	const char *url;           /* where to listen, one nng URL */
-	const uint8_t *key;        /* RPC_KEY_BYTES, or NULL in dev mode */
+	const char *url;	   /* where to listen, one nng URL */
+	const uint8_t *key;	   /* RPC_KEY_BYTES, or NULL in dev mode */
 	ProtobufCService *service; /* handlers; must outlive the server */
-	int contexts;              /* REP contexts; 0 = 64 */
-	int threads;               /* handler threads; 0 = 2 */
-	bool inline_handlers;      /* handlers never block (they only hand
+	int contexts;		   /* REP contexts; 0 = 64 */
+	int threads;		   /* handler threads; 0 = 2 */
+	bool inline_handlers;	   /* handlers never block (they only hand
 				      the call on, e.g. to a batcher): run
 				      them on nng's threads, no thread pool */
-	int queue_max;             /* calls waiting for a thread; 0 = 1024 */
-	size_t max_message;        /* 0 = RPC_MAX_MESSAGE_DEFAULT */
-	int dedup_entries;         /* answers kept for resends; 0 = 4096 */
+	int queue_max;		   /* calls waiting for a thread; 0 = 1024 */
+	size_t max_message;	   /* 0 = RPC_MAX_MESSAGE_DEFAULT */
+	int dedup_entries;	   /* answers kept for resends; 0 = 4096 */
 };
 
 /* rpc_server_start listens and starts serving. Returns 0 and sets *out,
@@ -72,12 +72,12 @@ int rpc_server_bound_port(struct rpc_server *srv);
 
 /* Counters since start, for logs, /metrics and tests. */
 struct rpc_server_stats {
-	uint64_t received;     /* messages taken off the socket */
-	uint64_t handled;      /* handler invocations */
-	uint64_t replayed;     /* resent calls answered from the cache */
-	uint64_t rejected;     /* bad seal, garbage, too large, bad method */
-	uint64_t expired;      /* dropped because their deadline had passed */
-	uint64_t overloaded;   /* refused because the queue was full */
+	uint64_t received;   /* messages taken off the socket */
+	uint64_t handled;    /* handler invocations */
+	uint64_t replayed;   /* resent calls answered from the cache */
+	uint64_t rejected;   /* bad seal, garbage, too large, bad method */
+	uint64_t expired;    /* dropped because their deadline had passed */
+	uint64_t overloaded; /* refused because the queue was full */
 };
 void rpc_server_get_stats(struct rpc_server *srv,
 			  struct rpc_server_stats *out);
@@ -88,7 +88,7 @@ void rpc_server_get_stats(struct rpc_server *srv,
  * safe to show to an end user (printf-style, truncated to
  * RPC_MESSAGE_MAX). */
 void rpc_call_fail(struct rpc_call *call, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* rpc_call_set_retry_after sets the retry hint sent with the next
  * rpc_call_fail (used with RPC_RESOURCE_EXHAUSTED). */

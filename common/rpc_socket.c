@@ -12,11 +12,10 @@ struct closer {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool done;
-	bool abandoned;   /* the waiter gave up; the thread frees this */
+	bool abandoned; /* the waiter gave up; the thread frees this */
 };
 
-static void *
-closer_run(void *arg)
+static void *closer_run(void *arg)
 {
 	struct closer *c = arg;
 	bool abandoned;
@@ -35,8 +34,7 @@ closer_run(void *arg)
 	return NULL;
 }
 
-bool
-rpc_socket_close(nng_socket s, int timeout_ms)
+bool rpc_socket_close(nng_socket s, int timeout_ms)
 {
 	struct closer *c = calloc(1, sizeof(*c));
 	struct timespec until;
@@ -71,8 +69,7 @@ rpc_socket_close(nng_socket s, int timeout_ms)
 		until.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&c->mu);
-	while (!c->done &&
-	       pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0)
+	while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0)
 		;
 	done = c->done;
 	if (!done)

@@ -66,7 +66,7 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {

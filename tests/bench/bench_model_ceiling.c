@@ -136,8 +136,9 @@ int main(int argc, char **argv)
 				flops = per_token * b * (double)reps;
 				rate = flops / el;
 				best = rate > best ? rate : best;
-				rate = flops /
-				       (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0);
+				rate =
+				    flops /
+				    (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0);
 				best_cpu = rate > best_cpu ? rate : best_cpu;
 			}
 			printf("batch=%d threads=%d gflops=%.2f "

@@ -34,12 +34,11 @@
 #include "common/rpc_server.h"
 #include "tests/support/echo_service.h"
 
-#define MAX_INFLIGHT 64
-#define MAX_SAMPLES (4 * 1024 * 1024)
+#define MAX_INFLIGHT  64
+#define MAX_SAMPLES   (4 * 1024 * 1024)
 #define BARE_CONTEXTS 64
 
-static double
-now_s(void)
+static double now_s(void)
 {
 	struct timespec ts;
 
@@ -51,7 +50,7 @@ now_s(void)
 
 struct record {
 	pthread_mutex_t mu;
-	float *us;        /* one sample per call, microseconds */
+	float *us; /* one sample per call, microseconds */
 	size_t n;
 	double stop_at;
 	int inflight;
@@ -59,8 +58,7 @@ struct record {
 	atomic_int errors;
 };
 
-static void
-record_add(struct record *r, double us)
+static void record_add(struct record *r, double us)
 {
 	pthread_mutex_lock(&r->mu);
 	if (r->n < MAX_SAMPLES)
@@ -68,8 +66,7 @@ record_add(struct record *r, double us)
 	pthread_mutex_unlock(&r->mu);
 }
 
-static int
-cmp_float(const void *a, const void *b)
+static int cmp_float(const void *a, const void *b)
 {
 	float x = *(const float *)a, y = *(const float *)b;
 
@@ -81,8 +78,7 @@ struct result {
 	int errors;
 };
 
-static struct result
-record_summary(struct record *r, double seconds)
+static struct result record_summary(struct record *r, double seconds)
 {
 	struct result res = {0};
 
@@ -96,8 +92,7 @@ record_summary(struct record *r, double seconds)
 	return res;
 }
 
-static void
-record_wait_idle(struct record *r)
+static void record_wait_idle(struct record *r)
 {
 	pthread_mutex_lock(&r->mu);
 	while (r->inflight > 0)
@@ -113,8 +108,7 @@ struct bare_srv_ctx {
 	int sending;
 };
 
-static void
-bare_srv_cb(void *arg)
+static void bare_srv_cb(void *arg)
 {
 	struct bare_srv_ctx *c = arg;
 
@@ -145,8 +139,7 @@ struct bare_cli_ctx {
 	size_t payload;
 };
 
-static void
-bare_cli_send(struct bare_cli_ctx *c)
+static void bare_cli_send(struct bare_cli_ctx *c)
 {
 	nng_msg *m;
 
@@ -164,8 +157,7 @@ bare_cli_send(struct bare_cli_ctx *c)
 	nng_ctx_send(c->ctx, c->aio);
 }
 
-static void
-bare_cli_cb(void *arg)
+static void bare_cli_cb(void *arg)
 {
 	struct bare_cli_ctx *c = arg;
 
@@ -186,9 +178,9 @@ bare_cli_cb(void *arg)
 	bare_cli_send(c);
 }
 
-static struct result
-run_bare(const char *listen, int tcp, int inflight, double seconds,
-	 size_t payload, struct record *rec)
+static struct result run_bare(const char *listen, int tcp, int inflight,
+			      double seconds, size_t payload,
+			      struct record *rec)
 {
 	static struct bare_srv_ctx sc[BARE_CONTEXTS];
 	static struct bare_cli_ctx cc[MAX_INFLIGHT];
@@ -254,8 +246,7 @@ struct env_slot {
 
 static void env_send(struct env_slot *s);
 
-static void
-env_done(void *arg, struct rpc_reply *r)
+static void env_done(void *arg, struct rpc_reply *r)
 {
 	struct env_slot *s = arg;
 
@@ -266,8 +257,7 @@ env_done(void *arg, struct rpc_reply *r)
 	env_send(s);
 }
 
-static void
-env_send(struct env_slot *s)
+static void env_send(struct env_slot *s)
 {
 	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
 
@@ -287,10 +277,10 @@ idle:
 	pthread_mutex_unlock(&s->rec->mu);
 }
 
-static struct result
-run_envelope(const char *listen, int tcp, int inflight, double seconds,
-	     size_t payload, struct record *rec, const uint8_t *key,
-	     bool inline_handlers)
+static struct result run_envelope(const char *listen, int tcp, int inflight,
+				  double seconds, size_t payload,
+				  struct record *rec, const uint8_t *key,
+				  bool inline_handlers)
 {
 	static struct env_slot slots[MAX_INFLIGHT];
 	struct rpc_server_opts so = {0};
@@ -347,8 +337,7 @@ run_envelope(const char *listen, int tcp, int inflight, double seconds,
 #define BENCH_ROUNDS_MAX 9
 
 /* median_result returns the round with the median calls/s. */
-static struct result
-median_result(const struct result *r, int n)
+static struct result median_result(const struct result *r, int n)
 {
 	struct result s[BENCH_ROUNDS_MAX], tmp;
 	int i, j;
@@ -364,8 +353,7 @@ median_result(const struct result *r, int n)
 	return s[n / 2];
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	double seconds = argc > 1 ? atof(argv[1]) : 3.0;
 	size_t payload = argc > 2 ? (size_t)atol(argv[2]) : 64;
@@ -380,8 +368,10 @@ main(int argc, char **argv)
 
 	if (sodium_init() < 0 || seconds <= 0 || rounds < 1 ||
 	    rounds > BENCH_ROUNDS_MAX) {
-		fprintf(stderr, "usage: bench_rpc [seconds] [payload bytes] "
-				"[rounds 1..%d]\n", BENCH_ROUNDS_MAX);
+		fprintf(stderr,
+			"usage: bench_rpc [seconds] [payload bytes] "
+			"[rounds 1..%d]\n",
+			BENCH_ROUNDS_MAX);
 		return 2;
 	}
 	log_threshold = LOG_WARN;
@@ -405,7 +395,8 @@ main(int argc, char **argv)
 			int m, round;
 
 			if (getenv("BENCH_ONLY_INFLIGHT") &&
-			    atoi(getenv("BENCH_ONLY_INFLIGHT")) != inflights[k])
+			    atoi(getenv("BENCH_ONLY_INFLIGHT")) !=
+				inflights[k])
 				continue;
 			/* The three modes take turns, round after round, so
 			 * that a burst of load elsewhere on the machine hits
@@ -413,20 +404,20 @@ main(int argc, char **argv)
 			for (round = 0; round < rounds; round++) {
 				r[0][round] = run_bare(url, t, inflights[k],
 						       seconds, payload, &rec);
-				r[1][round] = run_envelope(url, t, inflights[k],
-							   seconds, payload,
-							   &rec, key, true);
-				r[2][round] = run_envelope(url, t, inflights[k],
-							   seconds, payload,
-							   &rec, key, false);
+				r[1][round] =
+				    run_envelope(url, t, inflights[k], seconds,
+						 payload, &rec, key, true);
+				r[2][round] =
+				    run_envelope(url, t, inflights[k], seconds,
+						 payload, &rec, key, false);
 			}
 			for (m = 0; m < 3; m++) {
 				med[m] = median_result(r[m], rounds);
-				printf("%-9s %8d  %-9s %10.0f %9.1f %9.1f %7d\n",
-				       t ? "tcp" : "ipc", inflights[k],
-				       modes[m], med[m].calls_per_s,
-				       med[m].p50_us, med[m].p99_us,
-				       med[m].errors);
+				printf(
+				    "%-9s %8d  %-9s %10.0f %9.1f %9.1f %7d\n",
+				    t ? "tcp" : "ipc", inflights[k], modes[m],
+				    med[m].calls_per_s, med[m].p50_us,
+				    med[m].p99_us, med[m].errors);
 			}
 			ratio[t][k] = med[1].calls_per_s / med[0].calls_per_s;
 			pratio[t][k] = med[2].calls_per_s / med[0].calls_per_s;

@@ -8,9 +8,9 @@
 
 static atomic_uint_fast64_t echo_count;
 
-static void
-echo_echo(Rpctest__EchoService_Service *svc, const Rpctest__EchoRequest *req,
-	  Rpctest__EchoReply_Closure closure, void *closure_data)
+static void echo_echo(Rpctest__EchoService_Service *svc,
+		      const Rpctest__EchoRequest *req,
+		      Rpctest__EchoReply_Closure closure, void *closure_data)
 {
 	Rpctest__EchoReply reply = RPCTEST__ECHO_REPLY__INIT;
 	struct rpc_call *call = closure_data;
@@ -43,8 +43,7 @@ echo_echo(Rpctest__EchoService_Service *svc, const Rpctest__EchoRequest *req,
 
 Rpctest__EchoService_Service echo_service = RPCTEST__ECHO_SERVICE__INIT(echo_);
 
-uint64_t
-echo_invocations(void)
+uint64_t echo_invocations(void)
 {
 	return atomic_load(&echo_count);
 }

@@ -30,8 +30,7 @@ static int url_serial;
 
 /* fresh_urls gives each test its own ipc paths, so a test that fails
  * half-way (leaving its server bound) cannot break the next one. */
-static int
-fresh_urls(void **state)
+static int fresh_urls(void **state)
 {
 	(void)state;
 	url_serial++;
@@ -43,8 +42,7 @@ fresh_urls(void **state)
 	return 0;
 }
 
-static int
-setup(void **state)
+static int setup(void **state)
 {
 	(void)state;
 	if (sodium_init() < 0)
@@ -55,9 +53,8 @@ setup(void **state)
 	return 0;
 }
 
-static struct rpc_server *
-start_server(const char *url, size_t max_message, int threads,
-	     int queue_max)
+static struct rpc_server *start_server(const char *url, size_t max_message,
+				       int threads, int queue_max)
 {
 	struct rpc_server_opts o = {0};
 	struct rpc_server *srv;
@@ -75,8 +72,7 @@ start_server(const char *url, size_t max_message, int threads,
 	return srv;
 }
 
-static struct rpc_client *
-open_client(const char *urls, const uint8_t *k)
+static struct rpc_client *open_client(const char *urls, const uint8_t *k)
 {
 	struct rpc_client_opts o = {0};
 	struct rpc_client *cli;
@@ -91,9 +87,8 @@ open_client(const char *urls, const uint8_t *k)
 }
 
 /* echo_sync makes one Echo call and returns its status. */
-static int
-echo_sync(struct rpc_client *cli, uint64_t seq, uint32_t sleep_ms,
-	  int fail_status, int timeout_ms, struct rpc_reply *out)
+static int echo_sync(struct rpc_client *cli, uint64_t seq, uint32_t sleep_ms,
+		     int fail_status, int timeout_ms, struct rpc_reply *out)
 {
 	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
 
@@ -107,8 +102,7 @@ echo_sync(struct rpc_client *cli, uint64_t seq, uint32_t sleep_ms,
 				    out);
 }
 
-static void
-roundtrip_on(const char *url)
+static void roundtrip_on(const char *url)
 {
 	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
 	struct rpc_meta meta[] = {{"session", "abc"}, {"x", "y"}};
@@ -131,10 +125,10 @@ roundtrip_on(const char *url)
 	req.payload.data = (uint8_t *)"\0binary\xff";
 	req.payload.len = 8;
 	req.metadata_key = "session";
-	assert_int_equal(rpc_client_call_sync(
-				 cli, &rpctest__echo_service__descriptor,
+	assert_int_equal(
+	    rpc_client_call_sync(cli, &rpctest__echo_service__descriptor,
 				 "Echo", &req.base, meta, 2, 0, &r),
-			 RPC_OK);
+	    RPC_OK);
 	rep = (Rpctest__EchoReply *)r.body;
 	assert_non_null(rep);
 	assert_int_equal(rep->client, 3);
@@ -148,29 +142,25 @@ roundtrip_on(const char *url)
 	rpc_server_free(srv);
 }
 
-static void
-test_roundtrip_inproc(void **state)
+static void test_roundtrip_inproc(void **state)
 {
 	(void)state;
 	roundtrip_on("inproc://test-rpc-roundtrip");
 }
 
-static void
-test_roundtrip_ipc(void **state)
+static void test_roundtrip_ipc(void **state)
 {
 	(void)state;
 	roundtrip_on(ipc_url);
 }
 
-static void
-test_roundtrip_tcp(void **state)
+static void test_roundtrip_tcp(void **state)
 {
 	(void)state;
 	roundtrip_on("tcp://127.0.0.1:0");
 }
 
-static void
-test_handler_failure_carries_status(void **state)
+static void test_handler_failure_carries_status(void **state)
 {
 	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
 	struct rpc_client *cli = open_client(ipc_url, key);
@@ -186,8 +176,7 @@ test_handler_failure_carries_status(void **state)
 	rpc_server_free(srv);
 }
 
-static void
-test_client_deadline(void **state)
+static void test_client_deadline(void **state)
 {
 	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
 	struct rpc_client *cli = open_client(ipc_url, key);
@@ -204,8 +193,7 @@ test_client_deadline(void **state)
 	rpc_server_free(srv);
 }
 
-static void
-test_wrong_secret_is_refused_by_client(void **state)
+static void test_wrong_secret_is_refused_by_client(void **state)
 {
 	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
 	struct rpc_client *cli = open_client(ipc_url, other_key);
@@ -221,8 +209,7 @@ test_wrong_secret_is_refused_by_client(void **state)
 	rpc_server_free(srv);
 }
 
-static void
-test_no_worker_is_unavailable(void **state)
+static void test_no_worker_is_unavailable(void **state)
 {
 	struct rpc_client_opts o = {0};
 	struct rpc_client *cli;
@@ -244,8 +231,7 @@ struct raw {
 	nng_socket sock;
 };
 
-static void
-raw_open(struct raw *raw, const char *url)
+static void raw_open(struct raw *raw, const char *url)
 {
 	assert_int_equal(nng_req0_open(&raw->sock), 0);
 	nng_socket_set_ms(raw->sock, NNG_OPT_RECVTIMEO, 3000);
@@ -253,8 +239,8 @@ raw_open(struct raw *raw, const char *url)
 }
 
 /* raw_exchange sends bytes and opens the answer as a Result. */
-static Namegen__V1__Result *
-raw_exchange(struct raw *raw, const void *data, size_t len)
+static Namegen__V1__Result *raw_exchange(struct raw *raw, const void *data,
+					 size_t len)
 {
 	ProtobufCMessage *res = NULL;
 	char err[128];
@@ -276,9 +262,9 @@ raw_exchange(struct raw *raw, const void *data, size_t len)
 }
 
 /* sealed_call builds a sealed Call to method with an EchoRequest body. */
-static nng_msg *
-sealed_call(const uint8_t *k, const char *method, uint64_t call_id,
-	    int64_t deadline_ms, size_t payload_len)
+static nng_msg *sealed_call(const uint8_t *k, const char *method,
+			    uint64_t call_id, int64_t deadline_ms,
+			    size_t payload_len)
 {
 	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
 	Namegen__V1__Call c = NAMEGEN__V1__CALL__INIT;
@@ -301,11 +287,11 @@ sealed_call(const uint8_t *k, const char *method, uint64_t call_id,
 	return m;
 }
 
-static void
-expect_status(struct raw *raw, nng_msg *m, int status, const char *says)
+static void expect_status(struct raw *raw, nng_msg *m, int status,
+			  const char *says)
 {
 	Namegen__V1__Result *res =
-		raw_exchange(raw, nng_msg_body(m), nng_msg_len(m));
+	    raw_exchange(raw, nng_msg_body(m), nng_msg_len(m));
 
 	if ((int)res->status != status)
 		fail_msg("expected %s, got %s (%s)", rpc_status_name(status),
@@ -316,8 +302,7 @@ expect_status(struct raw *raw, nng_msg *m, int status, const char *says)
 	nng_msg_free(m);
 }
 
-static void
-test_hostile_messages_get_statuses(void **state)
+static void test_hostile_messages_get_statuses(void **state)
 {
 	struct rpc_server *srv = start_server(ipc_url, 4096, 2, 0);
 	int64_t later = rpc_now_ms() + 5000;
@@ -330,34 +315,37 @@ test_hostile_messages_get_statuses(void **state)
 	(void)state;
 	raw_open(&raw, ipc_url);
 
-	expect_status(&raw, sealed_call(other_key, "EchoService/Echo", 1,
-					later, 10),
+	expect_status(&raw,
+		      sealed_call(other_key, "EchoService/Echo", 1, later, 10),
 		      RPC_UNAUTHENTICATED, "authentication code is wrong");
-	expect_status(&raw, sealed_call(NULL, "EchoService/Echo", 2, later,
-					10),
+	expect_status(&raw,
+		      sealed_call(NULL, "EchoService/Echo", 2, later, 10),
 		      RPC_UNAUTHENTICATED, "not authenticated");
-	expect_status(&raw, sealed_call(key, "EchoService/Echo", 3,
-					rpc_now_ms() - 1, 10),
-		      RPC_DEADLINE_EXCEEDED, "deadline");
+	expect_status(
+	    &raw,
+	    sealed_call(key, "EchoService/Echo", 3, rpc_now_ms() - 1, 10),
+	    RPC_DEADLINE_EXCEEDED, "deadline");
 	expect_status(&raw, sealed_call(key, "EchoService/Nope", 4, later, 10),
 		      RPC_UNIMPLEMENTED, "no method \"EchoService/Nope\"");
-	expect_status(&raw, sealed_call(key, "ModelService/Echo", 5, later,
-					10),
+	expect_status(&raw,
+		      sealed_call(key, "ModelService/Echo", 5, later, 10),
 		      RPC_UNIMPLEMENTED, NULL);
 	expect_status(&raw, sealed_call(key, "Echo", 6, later, 10),
 		      RPC_UNIMPLEMENTED, NULL);
-	expect_status(&raw, sealed_call(key, "EchoService/Echo", 7, later,
-					8000),
+	expect_status(&raw,
+		      sealed_call(key, "EchoService/Echo", 7, later, 8000),
 		      RPC_RESOURCE_EXHAUSTED, "exceeds the limit of 4096");
 
 	/* truncated: every prefix of a good message */
 	m = sealed_call(key, "EchoService/Echo", 8, later, 10);
 	for (size_t n = 0; n < nng_msg_len(m); n += 3) {
 		Namegen__V1__Result *res =
-			raw_exchange(&raw, nng_msg_body(m), n);
+		    raw_exchange(&raw, nng_msg_body(m), n);
 
-		assert_true(res->status == NAMEGEN__V1__STATUS__STATUS_INVALID_ARGUMENT ||
-			    res->status == NAMEGEN__V1__STATUS__STATUS_UNAUTHENTICATED);
+		assert_true(res->status ==
+				NAMEGEN__V1__STATUS__STATUS_INVALID_ARGUMENT ||
+			    res->status ==
+				NAMEGEN__V1__STATUS__STATUS_UNAUTHENTICATED);
 		namegen__v1__result__free_unpacked(res, NULL);
 	}
 	nng_msg_free(m);
@@ -368,7 +356,8 @@ test_hostile_messages_get_statuses(void **state)
 
 		randombytes_buf(junk, sizeof(junk));
 		res = raw_exchange(&raw, junk, 1 + i * 5);
-		assert_int_not_equal(res->status, NAMEGEN__V1__STATUS__STATUS_OK);
+		assert_int_not_equal(res->status,
+				     NAMEGEN__V1__STATUS__STATUS_OK);
 		namegen__v1__result__free_unpacked(res, NULL);
 	}
 
@@ -389,7 +378,8 @@ test_hostile_messages_get_statuses(void **state)
 
 	/* none of that reached the handler, and the worker still serves */
 	assert_true(echo_invocations() == before);
-	expect_status(&raw, sealed_call(key, "EchoService/Echo", 10, later, 10),
+	expect_status(&raw,
+		      sealed_call(key, "EchoService/Echo", 10, later, 10),
 		      RPC_OK, NULL);
 	assert_true(echo_invocations() == before + 1);
 	rpc_server_get_stats(srv, &st);
@@ -402,12 +392,11 @@ test_hostile_messages_get_statuses(void **state)
 
 /* A resent call (same client and call id) is answered from the cache with
  * the same bytes, and the handler runs once. */
-static void
-test_resent_call_runs_once(void **state)
+static void test_resent_call_runs_once(void **state)
 {
 	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
-	nng_msg *m = sealed_call(key, "EchoService/Echo", 500,
-				 rpc_now_ms() + 5000, 16);
+	nng_msg *m =
+	    sealed_call(key, "EchoService/Echo", 500, rpc_now_ms() + 5000, 16);
 	Namegen__V1__Result *a, *b;
 	Rpctest__EchoReply *ra, *rb;
 	uint64_t before = echo_invocations();
@@ -440,8 +429,7 @@ test_resent_call_runs_once(void **state)
 
 /* ------------------------------------------- several workers, shutdown */
 
-static void
-test_load_spreads_and_survives_a_worker_leaving(void **state)
+static void test_load_spreads_and_survives_a_worker_leaving(void **state)
 {
 	struct rpc_server *s1 = start_server(ipc_url, 0, 2, 0);
 	struct rpc_server *s2 = start_server(ipc_url2, 0, 2, 0);
@@ -482,8 +470,7 @@ struct async_result {
 	int done;
 };
 
-static void
-async_done(void *arg, struct rpc_reply *r)
+static void async_done(void *arg, struct rpc_reply *r)
 {
 	struct async_result *a = arg;
 
@@ -491,8 +478,7 @@ async_done(void *arg, struct rpc_reply *r)
 	__atomic_store_n(&a->done, 1, __ATOMIC_SEQ_CST);
 }
 
-static void
-test_drain_finishes_calls_in_progress(void **state)
+static void test_drain_finishes_calls_in_progress(void **state)
 {
 	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
 	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
@@ -505,11 +491,10 @@ test_drain_finishes_calls_in_progress(void **state)
 	assert_int_equal(echo_sync(cli, 0, 0, 0, 0, &r), RPC_OK);
 	rpc_reply_clear(&r);
 	req.sleep_ms = 300;
-	assert_int_equal(rpc_client_call(cli,
-					 &rpctest__echo_service__descriptor,
-					 "Echo", &req.base, NULL, 0, 5000,
-					 async_done, &a),
-			 0);
+	assert_int_equal(
+	    rpc_client_call(cli, &rpctest__echo_service__descriptor, "Echo",
+			    &req.base, NULL, 0, 5000, async_done, &a),
+	    0);
 	usleep(100000); /* the call is in the handler now */
 	assert_int_equal(rpc_server_drain(srv, 3000), 0);
 	for (int i = 0; i < 200 && !__atomic_load_n(&a.done, __ATOMIC_SEQ_CST);
@@ -521,8 +506,7 @@ test_drain_finishes_calls_in_progress(void **state)
 	rpc_server_free(srv);
 }
 
-static void
-test_full_queue_is_resource_exhausted(void **state)
+static void test_full_queue_is_resource_exhausted(void **state)
 {
 	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
 	struct rpc_server *srv = start_server(ipc_url, 0, 1, 1);
@@ -536,11 +520,11 @@ test_full_queue_is_resource_exhausted(void **state)
 	rpc_reply_clear(&r);
 	req.sleep_ms = 200;
 	for (i = 0; i < 6; i++)
-		assert_int_equal(rpc_client_call(
-					 cli, &rpctest__echo_service__descriptor,
-					 "Echo", &req.base, NULL, 0, 5000,
-					 async_done, &a[i]),
-				 0);
+		assert_int_equal(
+		    rpc_client_call(cli, &rpctest__echo_service__descriptor,
+				    "Echo", &req.base, NULL, 0, 5000,
+				    async_done, &a[i]),
+		    0);
 	for (i = 0; i < 6; i++) {
 		while (!__atomic_load_n(&a[i].done, __ATOMIC_SEQ_CST))
 			usleep(5000);
@@ -556,8 +540,7 @@ test_full_queue_is_resource_exhausted(void **state)
 	rpc_server_free(srv);
 }
 
-static void
-test_close_cancels_calls_in_flight(void **state)
+static void test_close_cancels_calls_in_flight(void **state)
 {
 	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
 	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
@@ -566,11 +549,10 @@ test_close_cancels_calls_in_flight(void **state)
 
 	(void)state;
 	req.sleep_ms = 300;
-	assert_int_equal(rpc_client_call(cli,
-					 &rpctest__echo_service__descriptor,
-					 "Echo", &req.base, NULL, 0, 5000,
-					 async_done, &a),
-			 0);
+	assert_int_equal(
+	    rpc_client_call(cli, &rpctest__echo_service__descriptor, "Echo",
+			    &req.base, NULL, 0, 5000, async_done, &a),
+	    0);
 	rpc_client_close(cli);
 	assert_int_equal(a.done, 1);
 	assert_int_equal(a.status, RPC_CANCELLED);
@@ -578,23 +560,29 @@ test_close_cancels_calls_in_flight(void **state)
 	rpc_server_free(srv);
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_roundtrip_inproc, fresh_urls),
-		cmocka_unit_test_setup(test_roundtrip_ipc, fresh_urls),
-		cmocka_unit_test_setup(test_roundtrip_tcp, fresh_urls),
-		cmocka_unit_test_setup(test_handler_failure_carries_status, fresh_urls),
-		cmocka_unit_test_setup(test_client_deadline, fresh_urls),
-		cmocka_unit_test_setup(test_wrong_secret_is_refused_by_client, fresh_urls),
-		cmocka_unit_test_setup(test_no_worker_is_unavailable, fresh_urls),
-		cmocka_unit_test_setup(test_hostile_messages_get_statuses, fresh_urls),
-		cmocka_unit_test_setup(test_resent_call_runs_once, fresh_urls),
-		cmocka_unit_test_setup(test_load_spreads_and_survives_a_worker_leaving, fresh_urls),
-		cmocka_unit_test_setup(test_drain_finishes_calls_in_progress, fresh_urls),
-		cmocka_unit_test_setup(test_full_queue_is_resource_exhausted, fresh_urls),
-		cmocka_unit_test_setup(test_close_cancels_calls_in_flight, fresh_urls),
+	    cmocka_unit_test_setup(test_roundtrip_inproc, fresh_urls),
+	    cmocka_unit_test_setup(test_roundtrip_ipc, fresh_urls),
+	    cmocka_unit_test_setup(test_roundtrip_tcp, fresh_urls),
+	    cmocka_unit_test_setup(test_handler_failure_carries_status,
+				   fresh_urls),
+	    cmocka_unit_test_setup(test_client_deadline, fresh_urls),
+	    cmocka_unit_test_setup(test_wrong_secret_is_refused_by_client,
+				   fresh_urls),
+	    cmocka_unit_test_setup(test_no_worker_is_unavailable, fresh_urls),
+	    cmocka_unit_test_setup(test_hostile_messages_get_statuses,
+				   fresh_urls),
+	    cmocka_unit_test_setup(test_resent_call_runs_once, fresh_urls),
+	    cmocka_unit_test_setup(
+		test_load_spreads_and_survives_a_worker_leaving, fresh_urls),
+	    cmocka_unit_test_setup(test_drain_finishes_calls_in_progress,
+				   fresh_urls),
+	    cmocka_unit_test_setup(test_full_queue_is_resource_exhausted,
+				   fresh_urls),
+	    cmocka_unit_test_setup(test_close_cancels_calls_in_flight,
+				   fresh_urls),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -15,8 +15,7 @@
 
 static uint8_t key_a[RPC_KEY_BYTES], key_b[RPC_KEY_BYTES];
 
-static int
-setup(void **state)
+static int setup(void **state)
 {
 	(void)state;
 	if (sodium_init() < 0)
@@ -27,8 +26,7 @@ setup(void **state)
 }
 
 /* seal_call seals a Call with a few fields set. */
-static nng_msg *
-seal_call(const uint8_t *key)
+static nng_msg *seal_call(const uint8_t *key)
 {
 	Namegen__V1__Call c = NAMEGEN__V1__CALL__INIT;
 	Namegen__V1__MetadataEntry e = NAMEGEN__V1__METADATA_ENTRY__INIT;
@@ -49,8 +47,7 @@ seal_call(const uint8_t *key)
 	return m;
 }
 
-static void
-test_roundtrip(void **state)
+static void test_roundtrip(void **state)
 {
 	Namegen__V1__Call *c;
 	nng_msg *m = seal_call(key_a);
@@ -72,8 +69,7 @@ test_roundtrip(void **state)
 	nng_msg_free(m);
 }
 
-static void
-test_wrong_or_missing_mac(void **state)
+static void test_wrong_or_missing_mac(void **state)
 {
 	ProtobufCMessage *c = NULL;
 	nng_msg *m = seal_call(key_a), *plain = seal_call(NULL);
@@ -86,11 +82,10 @@ test_wrong_or_missing_mac(void **state)
 			 RPC_UNAUTHENTICATED);
 	assert_null(c);
 	assert_non_null(strstr(err, "authentication code is wrong"));
-	assert_int_equal(rpc_open(key_a, nng_msg_body(plain),
-				  nng_msg_len(plain),
-				  &namegen__v1__call__descriptor, &c, err,
-				  sizeof(err)),
-			 RPC_UNAUTHENTICATED);
+	assert_int_equal(
+	    rpc_open(key_a, nng_msg_body(plain), nng_msg_len(plain),
+		     &namegen__v1__call__descriptor, &c, err, sizeof(err)),
+	    RPC_UNAUTHENTICATED);
 	assert_non_null(strstr(err, "not authenticated"));
 	/* a server in development mode (no key) takes both */
 	assert_int_equal(rpc_open(NULL, nng_msg_body(m), nng_msg_len(m),
@@ -104,8 +99,7 @@ test_wrong_or_missing_mac(void **state)
 
 /* Flipping any single byte of a sealed message is caught: either the
  * outer parse fails or the MAC does not match. */
-static void
-test_every_flipped_byte_is_refused(void **state)
+static void test_every_flipped_byte_is_refused(void **state)
 {
 	nng_msg *m = seal_call(key_a);
 	size_t len = nng_msg_len(m), i;
@@ -131,8 +125,7 @@ test_every_flipped_byte_is_refused(void **state)
 	nng_msg_free(m);
 }
 
-static void
-test_truncations_and_garbage(void **state)
+static void test_truncations_and_garbage(void **state)
 {
 	nng_msg *m = seal_call(key_a);
 	size_t len = nng_msg_len(m), i;
@@ -164,8 +157,7 @@ test_truncations_and_garbage(void **state)
 }
 
 /* Well-sealed bytes that are not a Call are refused by the inner parse. */
-static void
-test_sealed_garbage_payload(void **state)
+static void test_sealed_garbage_payload(void **state)
 {
 	Namegen__V1__Sealed s = NAMEGEN__V1__SEALED__INIT;
 	uint8_t payload[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
@@ -189,15 +181,14 @@ test_sealed_garbage_payload(void **state)
 	assert_non_null(strstr(err, "does not hold a valid Call"));
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_wrong_or_missing_mac),
-		cmocka_unit_test(test_every_flipped_byte_is_refused),
-		cmocka_unit_test(test_truncations_and_garbage),
-		cmocka_unit_test(test_sealed_garbage_payload),
+	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_wrong_or_missing_mac),
+	    cmocka_unit_test(test_every_flipped_byte_is_refused),
+	    cmocka_unit_test(test_truncations_and_garbage),
+	    cmocka_unit_test(test_sealed_garbage_payload),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -20,10 +20,10 @@
 #include "common/rpc_server.h"
 #include "tests/support/echo_service.h"
 
-#define LOAD_THREADS 8
+#define LOAD_THREADS  8
 #define LOAD_INFLIGHT 64
-#define LOAD_CALLS 100000
-#define PER_THREAD (LOAD_CALLS / LOAD_THREADS)
+#define LOAD_CALLS    100000
+#define PER_THREAD    (LOAD_CALLS / LOAD_THREADS)
 
 static uint8_t key[RPC_KEY_BYTES];
 
@@ -33,14 +33,13 @@ struct loader {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int inflight;
-	uint8_t seen[PER_THREAD];     /* replies per sequence number */
+	uint8_t seen[PER_THREAD]; /* replies per sequence number */
 	int ok, failed, mismatched, duplicated;
 	char first_error[RPC_MESSAGE_MAX];
 };
 
 /* The payload of call seq of client id: 8 bytes that only it has. */
-static void
-payload_of(uint32_t id, uint64_t seq, uint8_t out[8])
+static void payload_of(uint32_t id, uint64_t seq, uint8_t out[8])
 {
 	uint64_t v = ((uint64_t)id << 40) ^ (seq * 0x9e3779b97f4a7c15ULL);
 
@@ -52,8 +51,7 @@ struct call_ctx {
 	uint64_t seq;
 };
 
-static void
-load_done(void *arg, struct rpc_reply *r)
+static void load_done(void *arg, struct rpc_reply *r)
 {
 	struct call_ctx *c = arg;
 	struct loader *l = c->l;
@@ -85,8 +83,7 @@ load_done(void *arg, struct rpc_reply *r)
 	free(c);
 }
 
-static void *
-load_thread(void *arg)
+static void *load_thread(void *arg)
 {
 	struct loader *l = arg;
 	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
@@ -110,9 +107,9 @@ load_thread(void *arg)
 		req.seq = seq;
 		req.payload.data = payload;
 		req.payload.len = 8;
-		rv = rpc_client_call(l->cli, &rpctest__echo_service__descriptor,
-				     "Echo", &req.base, NULL, 0, 20000,
-				     load_done, c);
+		rv = rpc_client_call(
+		    l->cli, &rpctest__echo_service__descriptor, "Echo",
+		    &req.base, NULL, 0, 20000, load_done, c);
 		if (rv != 0) {
 			struct rpc_reply r = {.status = rv};
 
@@ -127,8 +124,7 @@ load_thread(void *arg)
 	return NULL;
 }
 
-static void
-load_over(const char *listen_url, int tcp)
+static void load_over(const char *listen_url, int tcp)
 {
 	struct rpc_server_opts so = {0};
 	struct rpc_client_opts co = {0};
@@ -173,10 +169,11 @@ load_over(const char *listen_url, int tcp)
 		struct loader *l = &loaders[i];
 
 		if (l->failed || l->mismatched || l->duplicated)
-			fail_msg("%s client %d: %d failed (%s), %d mismatched, "
-				 "%d duplicated",
-				 url, i, l->failed, l->first_error,
-				 l->mismatched, l->duplicated);
+			fail_msg(
+			    "%s client %d: %d failed (%s), %d mismatched, "
+			    "%d duplicated",
+			    url, i, l->failed, l->first_error, l->mismatched,
+			    l->duplicated);
 		for (int s = 0; s < PER_THREAD; s++)
 			if (l->seen[s] != 1)
 				fail_msg("%s client %d call %d seen %d times",
@@ -190,8 +187,7 @@ load_over(const char *listen_url, int tcp)
 	rpc_server_free(srv);
 }
 
-static void
-test_load_ipc(void **state)
+static void test_load_ipc(void **state)
 {
 	char url[128];
 
@@ -201,19 +197,17 @@ test_load_ipc(void **state)
 	load_over(url, 0);
 }
 
-static void
-test_load_tcp(void **state)
+static void test_load_tcp(void **state)
 {
 	(void)state;
 	load_over("tcp://127.0.0.1:0", 1);
 }
 
-int
-main(void)
+int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_load_ipc),
-		cmocka_unit_test(test_load_tcp),
+	    cmocka_unit_test(test_load_ipc),
+	    cmocka_unit_test(test_load_tcp),
 	};
 
 	if (sodium_init() < 0)
