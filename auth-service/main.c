@@ -285,6 +285,8 @@ static int main_serve(const struct main_cfg *c)
 	so.service = auth_svc_service(&svc);
 	so.contexts = (int)c->contexts;
 	so.threads = (int)c->threads;
+	/* WhoAmI only queues a Redis lookup: no need for a pool thread */
+	so.inline_methods = auth_svc_inline_methods;
 	if (rpc_server_start(&srv, &so, err, sizeof(err)) < 0) {
 		log_error("cannot serve", "reason=%s", LOGQ(err));
 		goto out;

@@ -665,7 +665,8 @@ static void svc_who_am_i_done(void *arg, int rc, const struct auth_user *u,
 }
 
 /* WhoAmI never waits for Redis on an RPC thread: the lookup joins the
- * pipeline and the call is completed from its thread. */
+ * pipeline and the call is completed from its thread. So it never blocks
+ * and runs on nng's thread (auth_svc_inline_methods). */
 static void svc_who_am_i(Namegen__V1__AuthService_Service *base,
 			 const Namegen__V1__WhoAmIRequest *req,
 			 Namegen__V1__WhoAmIReply_Closure closure, void *cd)
@@ -694,6 +695,8 @@ static void svc_who_am_i(Namegen__V1__AuthService_Service *base,
 	auth_session_lookup_async(svc->redis, &svc->session, token, left,
 				  svc_who_am_i_done, w);
 }
+
+const char *const auth_svc_inline_methods[] = {"WhoAmI", NULL};
 
 static void
 svc_change_password(Namegen__V1__AuthService_Service *base,

@@ -43,4 +43,8 @@ void auth_svc_init(struct auth_svc *svc);
 /* auth_svc_service is what struct rpc_server_opts.service takes. */
 ProtobufCService *auth_svc_service(struct auth_svc *svc);
 
+/* auth_svc_inline_methods lists the methods whose handlers never block
+ * (for struct rpc_server_opts.inline_methods). */
+extern const char *const auth_svc_inline_methods[];
+
 #endif /* AUTH_SERVICE_H */

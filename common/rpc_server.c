@@ -60,6 +60,7 @@ struct rpc_server {
 	struct rpc_ctx *ctxs;
 	int nctx;
 	struct rpc_dedup *dedup;
+	uint64_t inline_mask; /* bit i: method i runs on nng's thread */
 
 	/* The hot path (receive, answer) touches only atomics; the mutex
 	 * guards the work queue. */
@@ -394,7 +395,8 @@ static void server_take(struct rpc_ctx *c, nng_msg *msg)
 	clock_gettime(CLOCK_MONOTONIC, &call->started);
 	atomic_fetch_add(&srv->n_received, 1);
 
-	if (srv->opts.inline_handlers) {
+	if (srv->opts.inline_handlers ||
+	    (mi < 64 && (srv->inline_mask >> mi & 1))) {
 		atomic_fetch_add(&srv->busy, 1);
 		atomic_store(&c->state, CTX_WORK);
 		atomic_fetch_add(&srv->n_handled, 1);
@@ -544,6 +546,23 @@ int rpc_server_start(struct rpc_server **out,
 		srv->opts.max_message = RPC_MAX_MESSAGE_DEFAULT;
 	if (srv->opts.dedup_entries <= 0)
 		srv->opts.dedup_entries = 1024;
+	for (i = 0; opts->inline_methods && opts->inline_methods[i]; i++) {
+		const ProtobufCServiceDescriptor *sd = opts->service->descriptor;
+		const ProtobufCMethodDescriptor *m =
+		    protobuf_c_service_descriptor_get_method_by_name(
+			sd, opts->inline_methods[i]);
+		unsigned mi = m ? (unsigned)(m - sd->methods) : 64;
+
+		if (mi >= 64) {
+			snprintf(err, errlen, "%s has no method \"%s\" to run "
+				 "inline", sd->short_name,
+				 opts->inline_methods[i]);
+			free(srv);
+			return -1;
+		}
+		srv->inline_mask |= (uint64_t)1 << mi;
+	}
+	srv->opts.inline_methods = NULL; /* the caller's array may go */
 	if (opts->key) {
 		memcpy(srv->key, opts->key, RPC_KEY_BYTES);
 		srv->have_key = true;

@@ -22,7 +22,8 @@
  * the call is completed. Handlers run on the server's own thread pool
  * (opts.threads), never on nng's threads, so they may block; a service
  * whose handlers never block sets opts.inline_handlers and saves the
- * hand-over to a thread. */
+ * hand-over to a thread, and one where only some never block lists those
+ * in opts.inline_methods. */
 #ifndef COMMON_RPC_SERVER_H
 #define COMMON_RPC_SERVER_H
 
@@ -45,6 +46,9 @@ struct rpc_server_opts {
 	bool inline_handlers;	   /* handlers never block (they only hand
 				      the call on, e.g. to a batcher): run
 				      them on nng's threads, no thread pool */
+	const char *const *inline_methods; /* NULL-terminated names of the
+				      methods that never block (run on nng's
+				      threads); the others use the pool */
 	int queue_max;		   /* calls waiting for a thread; 0 = 1024 */
 	size_t max_message;	   /* 0 = RPC_MAX_MESSAGE_DEFAULT */
 	int dedup_entries;	   /* answers kept for resends; 0 = 4096 */

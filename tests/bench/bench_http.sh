@@ -13,6 +13,7 @@
 #   me             GET /api/v1/me with the cookie (one auth call)
 #   meta           GET /api/v1/meta (one model call)
 #   names          POST /api/v1/names, 10 names a request
+# (BENCH_TARGETS picks some of these, BENCH_CONNECTIONS the columns)
 # then the model worker alone with namegen-cli bench (64 clients, 10
 # names a call, straight over RPC) for the names/s the gateway should
 # pass through, and prints one table (requests/s, p50, p99, non-2xx), the ratios the
@@ -25,6 +26,7 @@ root=$(pwd)
 BUILD=${BUILD:-build}
 secs=${BENCH_SECONDS:-5}
 conns=${BENCH_CONNECTIONS:-"1 64 256"}
+targets=" ${BENCH_TARGETS:-nginx healthz me meta names} "
 pids=()
 cleanup() {
 	local p
@@ -120,6 +122,7 @@ country=$(curl -s "$gw/api/v1/meta" | grep -o '"code":"[A-Z][A-Z]"' |
 # cell NAME CONNS URL [METHOD BODY HEADER]: one wrk run, one table row
 cell() {
 	local name=$1 c=$2 url=$3 t=2 log rps p50 p99 bad
+	[[ $targets == *" $name "* ]] || return 0
 	[ "$c" -lt 2 ] && t=1
 	log="$out/wrk-$name-$c.log"
 	BENCH_METHOD=${4:-GET} BENCH_BODY=${5:-} BENCH_HEADER=${6:-} \
@@ -150,7 +153,8 @@ echo
 
 # the model worker alone, at the same concurrency and the same request,
 # straight over RPC: what names/s through the gateway is compared with
-model_alone=$("$BUILD/bin/namegen-cli" bench --url "$MODEL_RPC_URL" \
+model_alone=0
+[[ $targets == *" names "* ]] && model_alone=$("$BUILD/bin/namegen-cli" bench --url "$MODEL_RPC_URL" \
 	--clients 64 --duration "$secs" --count 10 --country "$country" 2>&1 |
 	sed -n 's/.*names_per_s=\([0-9.]*\).*/\1/p' | cut -d. -f1)
 
@@ -160,16 +164,22 @@ a=$(rss "$auth_pid")
 m=$(rss "$model_pid")
 total=$(((g + a + m) / 1024))
 if [[ " $conns " == *" 64 "* ]]; then
-	awk -v h="$rps_healthz_64" -v me="$rps_me_64" -v n="$rps_nginx_64" \
-		-v names="$rps_names_64" -v alone="${model_alone:-0}" 'BEGIN {
-		if (n == 0) n = 1
-		printf "at 64 connections: healthz %.0f%% of nginx (target 60%%), ", 100 * h / n
-		printf "me %.0f%% of nginx (target 30%%),\n", 100 * me / n
-		share = alone > 0 ? 100 * names * 10 / alone : 0
-		fmt = "  names through the gateway %.0f names/s; the model worker"
-		fmt = fmt " alone (namegen-cli bench, 64 clients) %.0f names/s:"
-		fmt = fmt " %.0f%% (target 80%%)\n"
-		printf fmt, names * 10, alone, share
+	awk -v h="${rps_healthz_64:-0}" -v me="${rps_me_64:-0}" \
+		-v n="${rps_nginx_64:-0}" -v names="${rps_names_64:-0}" \
+		-v alone="${model_alone:-0}" 'BEGIN {
+		# a ratio only for the cells this run measured
+		printf "at 64 connections:"
+		if (n > 0 && h > 0)
+			printf " healthz %.0f%% of nginx (target 60%%)", 100 * h / n
+		if (n > 0 && me > 0)
+			printf " me %.0f%% of nginx (target 30%%)", 100 * me / n
+		printf "\n"
+		if (names > 0 && alone > 0) {
+			fmt = "  names through the gateway %.0f names/s; the model"
+			fmt = fmt " worker alone (namegen-cli bench, 64 clients)"
+			fmt = fmt " %.0f names/s: %.0f%% (target 80%%)\n"
+			printf fmt, names * 10, alone, 100 * names * 10 / alone
+		}
 	}'
 fi
 echo "resident memory after the run: gateway $((g / 1024)) MiB, auth-service" \

@@ -540,6 +540,64 @@ static void test_full_queue_is_resource_exhausted(void **state)
 	rpc_server_free(srv);
 }
 
+/* A method listed in inline_methods runs on nng's thread, not through the
+ * queue: the six calls that overflow a one-slot queue all get in. */
+static void test_inline_method_skips_the_queue(void **state)
+{
+	static const char *const inline_echo[] = {"Echo", NULL};
+	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
+	struct rpc_server_opts o = {0};
+	struct rpc_server *srv;
+	struct rpc_client *cli;
+	struct async_result a[6] = {{0}};
+	struct rpc_reply r;
+	char err[256];
+	int i;
+
+	(void)state;
+	o.url = ipc_url;
+	o.key = key;
+	o.service = &echo_service.base;
+	o.threads = 1;
+	o.queue_max = 1;
+	o.contexts = 16;
+	o.inline_methods = inline_echo;
+	assert_int_equal(rpc_server_start(&srv, &o, err, sizeof(err)), 0);
+	cli = open_client(ipc_url, key);
+	assert_int_equal(echo_sync(cli, 0, 0, 0, 0, &r), RPC_OK);
+	rpc_reply_clear(&r);
+	req.sleep_ms = 200;
+	for (i = 0; i < 6; i++)
+		assert_int_equal(
+		    rpc_client_call(cli, &rpctest__echo_service__descriptor,
+				    "Echo", &req.base, NULL, 0, 5000,
+				    async_done, &a[i]),
+		    0);
+	for (i = 0; i < 6; i++) {
+		while (!__atomic_load_n(&a[i].done, __ATOMIC_SEQ_CST))
+			usleep(5000);
+		assert_int_equal(a[i].status, RPC_OK);
+	}
+	rpc_client_close(cli);
+	rpc_server_free(srv);
+}
+
+static void test_inline_unknown_method_is_refused(void **state)
+{
+	static const char *const bad[] = {"Echo", "Ech0", NULL};
+	struct rpc_server_opts o = {0};
+	struct rpc_server *srv = NULL;
+	char err[256] = "";
+
+	(void)state;
+	o.url = ipc_url;
+	o.service = &echo_service.base;
+	o.inline_methods = bad;
+	assert_int_equal(rpc_server_start(&srv, &o, err, sizeof(err)), -1);
+	assert_null(srv);
+	assert_non_null(strstr(err, "\"Ech0\""));
+}
+
 static void test_close_cancels_calls_in_flight(void **state)
 {
 	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
@@ -580,6 +638,10 @@ int main(void)
 	    cmocka_unit_test_setup(test_drain_finishes_calls_in_progress,
 				   fresh_urls),
 	    cmocka_unit_test_setup(test_full_queue_is_resource_exhausted,
+				   fresh_urls),
+	    cmocka_unit_test_setup(test_inline_method_skips_the_queue,
+				   fresh_urls),
+	    cmocka_unit_test_setup(test_inline_unknown_method_is_refused,
 				   fresh_urls),
 	    cmocka_unit_test_setup(test_close_cancels_calls_in_flight,
 				   fresh_urls),
