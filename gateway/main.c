@@ -96,6 +96,8 @@ int main(void)
 	    config_int(&cfg, "GATEWAY_MAX_CONNECTIONS", 1000, 1, 100000));
 	hopts.idle_timeout_s =
 	    (int)config_int(&cfg, "GATEWAY_IDLE_TIMEOUT_S", 30, 1, 3600);
+	hopts.request_timeout_s =
+	    (int)config_int(&cfg, "GATEWAY_REQUEST_TIMEOUT_S", 10, 0, 300);
 	hopts.conn_memory = (size_t)config_int(&cfg, "GATEWAY_CONN_MEMORY",
 					       32768, 8192, 1048576);
 	/* long enough for every call in flight to reach its deadline */
