@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -26,7 +27,7 @@
 #define GW_HTTP_SWEEP_MS 100
 
 #define GW_HTTP_TIMEOUT_BODY                                                  \
-	"{\"error\":{\"code\":\"request_timeout\",\"message\":\"the "         \
+	"{\"error\":{\"code\":\"deadline_exceeded\",\"message\":\"the "       \
 	"request did not arrive in time\"}}\n"
 
 /* A connection's phase, with its deadline, in one atomic word (deadline
@@ -417,6 +418,29 @@ static void serve_static(struct gw_req *r, const char *url)
 
 /* ------------------------------------------------- the first call */
 
+static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind,
+				  const char *key, const char *value)
+{
+	int *n = cls;
+
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, "Host") == 0)
+		(*n)++;
+	return MHD_YES;
+}
+
+/* host_ok tells whether the request names its host as HTTP/1.1 asks:
+ * exactly one Host header (HTTP/1.0 may leave it out). MHD 0.9.75
+ * serves a request without one. */
+static bool host_ok(struct gw_req *r, const char *version)
+{
+	int n = 0;
+
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_host, &n);
+	return n == 1 || (n == 0 && strcmp(version, "HTTP/1.0") == 0);
+}
+
 static void preflight(struct gw_req *r, const char *allow)
 {
 	if (!gw_cors_allowed(&r->ctx->cors, r->origin)) {
@@ -432,8 +456,8 @@ static void preflight(struct gw_req *r, const char *allow)
 }
 
 /* begin routes and checks a request once its headers are in; it may
- * answer at once (404, 405, 403, 413, preflight, static files). */
-static void begin(struct gw_req *r, const char *url)
+ * answer at once (400, 404, 405, 403, 413, preflight, static files). */
+static void begin(struct gw_req *r, const char *url, const char *version)
 {
 	struct gw_ctx *ctx = r->ctx;
 	char allow[GW_ROUTE_ALLOW_MAX];
@@ -449,6 +473,13 @@ static void begin(struct gw_req *r, const char *url)
 	api = strcmp(url, "/api") == 0 || strncmp(url, "/api/", 5) == 0 ||
 	      strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 ||
 	      strcmp(url, "/metrics") == 0;
+
+	if (!host_ok(r, version)) {
+		r->metric = api ? ctx->metric_other : ctx->metric_static;
+		gw_req_error(r, 400, "invalid_argument", NULL,
+			     "the request needs exactly one Host header");
+		return;
+	}
 
 	res = gw_route_find(ctx->routes, ctx->nroutes, r->method, url,
 			    &r->route, &idx, allow);
@@ -617,7 +648,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct gw_http *h = cls;
 	struct gw_req *r = *con_cls;
 
-	(void)version;
 	if (!r) {
 		r = calloc(1, sizeof(*r));
 		if (!r)
@@ -631,7 +661,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		snprintf(r->path, sizeof(r->path), "%s", url);
 		atomic_fetch_add(&h->ctx->in_flight, 1);
 		atomic_fetch_add(&h->ctx->metrics.in_flight, 1);
-		begin(r, url);
+		begin(r, url, version);
 		/* an early answer to a request with a body goes out now (MHD
 		 * then closes the connection instead of reading a body
 		 * nobody wants); without a body it waits for the next call,

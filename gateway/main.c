@@ -103,8 +103,10 @@ int main(void)
 	/* long enough for every call in flight to reach its deadline */
 	grace_ms = config_int(&cfg, "GATEWAY_SHUTDOWN_GRACE_MS",
 			      ctx.rpc_timeout_ms + 2000, 0, 28000);
-	ctx.trust_forwarded =
-	    config_bool(&cfg, "GATEWAY_TRUST_FORWARDED", true);
+	/* behind Heroku's router (which sets DYNO) the last X-Forwarded-For
+	 * entry is the client's; anywhere else a client could forge it */
+	ctx.trust_forwarded = config_bool(&cfg, "GATEWAY_TRUST_FORWARDED",
+					  getenv("DYNO") && *getenv("DYNO"));
 	ctx.cookie.secure = config_bool(&cfg, "COOKIE_SECURE", true);
 	cors = config_str(&cfg, "CORS_ORIGINS", "");
 	web = web_root(&cfg, webbuf, sizeof(webbuf));
