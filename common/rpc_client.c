@@ -4,9 +4,12 @@
  * list, sends the sealed Call, then receives on the same context. The aio
  * callback runs on an nng thread: it opens the Result, checks that it
  * answers this call, unpacks the body and hands it to the caller's done.
- * A pipe notifier counts live connections: with none, calls fail at once
- * with RPC_UNAVAILABLE instead of waiting for their deadline, and calls in
- * flight when the last connection drops are failed the same way.
+ * A pipe notifier counts live connections. With none (once the client
+ * has been connected, or its start-up grace is over), calls fail at once
+ * with RPC_UNAVAILABLE instead of waiting for their deadline, and the
+ * timer thread fails the calls in flight the same way: nng's REQ would
+ * keep them queued to resend when a worker comes back. While another
+ * connection is live, nng resends them there and they are left alone.
  *
  * Deadlines are kept by the client's own timer thread, which cancels calls
  * whose deadline has passed; nng's aio timeouts are not used, because
@@ -54,8 +57,7 @@ struct pending {
 	bool cancelling;
 	bool parked;
 	int fail_status;	     /* set when failed from outside: no
-					connection left, or the deadline timer;
-					connection left */
+					connection left, or the deadline */
 	struct pending *prev, *next; /* in-flight list or free list */
 };
 
@@ -78,7 +80,8 @@ struct rpc_client {
 	struct pending *inflight;
 	struct pending *freelist;
 	int ninflight;
-	atomic_int pipes; /* live connections */
+	atomic_int pipes;      /* live connections (changed under mu) */
+	atomic_bool connected; /* a connection has been up since open */
 	bool closing;
 };
 
@@ -89,6 +92,16 @@ static double since_ms(const struct timespec *t0)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
 	       (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* client_down tells whether calls must fail with RPC_UNAVAILABLE: no
+ * connection is live, and either one was up before (the worker went
+ * away) or the start-up grace is over (it never came). */
+static bool client_down(struct rpc_client *cli, int64_t now)
+{
+	return atomic_load(&cli->pipes) == 0 &&
+	       (atomic_load(&cli->connected) ||
+		now - cli->opened_ms >= cli->grace_ms);
 }
 
 /* client_finish ends a call: runs done, then recycles the pending. */
@@ -259,55 +272,57 @@ static void client_aio_done(void *arg)
 	client_received(p, nng_aio_get_msg(p->aio));
 }
 
-/* client_pipe_event counts connections and, when the last one goes, fails
- * every call in flight (nng would otherwise hold them until a worker
- * comes back or their deadline passes). */
+/* client_pipe_event counts connections; when the last one goes it wakes
+ * the timer, which fails the calls in flight (nng would otherwise hold
+ * them until a worker comes back or their deadline passes). It runs on
+ * an nng thread that must not wait on nng, so it cancels nothing itself. */
 static void client_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 {
 	struct rpc_client *cli = arg;
-	struct pending *cancel[256], *p;
-	int n = 0;
 
 	(void)pipe;
 	pthread_mutex_lock(&cli->mu);
 	if (ev == NNG_PIPE_EV_ADD_POST) {
 		atomic_fetch_add(&cli->pipes, 1);
+		atomic_store(&cli->connected, true);
 	} else if (ev == NNG_PIPE_EV_REM_POST) {
 		if (atomic_fetch_sub(&cli->pipes, 1) == 1)
-			for (p = cli->inflight; p && n < 256; p = p->next)
-				if (!p->cancelling)
-					client_flag(p, RPC_UNAVAILABLE, cancel,
-						    &n);
+			pthread_cond_signal(&cli->timer_cv);
 	}
 	pthread_mutex_unlock(&cli->mu);
-	client_cancel(cli, cancel, n);
 }
 
-/* client_timer cancels the calls whose deadline has passed. It sleeps
- * until the earliest deadline in flight (at most 100 ms, so a deadline of
- * a call started meanwhile is never late by more than that unless the
- * call that started signals it). */
+/* client_timer cancels the calls whose deadline has passed, and every call
+ * in flight while client_down() holds. It sleeps until the earliest
+ * deadline in flight (at most 100 ms, so a deadline of a call started
+ * meanwhile is never late by more than that unless the call that started
+ * signals it); a lost connection wakes it. A cancel that lands while a
+ * call is between its send and its receive is not seen by nng; the call
+ * stays listed, so the next pass flags it again. */
 static void *client_timer(void *arg)
 {
 	struct rpc_client *cli = arg;
 	struct pending *expired[64], *p;
 	struct timespec ts;
 	int64_t now, next;
+	bool down;
 	int n;
 
 	pthread_mutex_lock(&cli->mu);
 	while (!cli->closing) {
 		now = rpc_now_ms();
 		next = now + 100;
+		down = client_down(cli, now);
 		n = 0;
-		for (p = cli->inflight; p; p = p->next) {
+		for (p = cli->inflight; p && n < 64; p = p->next) {
 			if (p->cancelling)
 				continue;
-			if (p->deadline_ms <= now) {
-				if (n < 64)
-					client_flag(p, RPC_DEADLINE_EXCEEDED,
-						    expired, &n);
-			} else if (p->deadline_ms < next) {
+			if (p->deadline_ms <= now)
+				client_flag(p, RPC_DEADLINE_EXCEEDED, expired,
+					    &n);
+			else if (down)
+				client_flag(p, RPC_UNAVAILABLE, expired, &n);
+			else if (p->deadline_ms < next) {
 				next = p->deadline_ms;
 			}
 		}
@@ -316,7 +331,10 @@ static void *client_timer(void *arg)
 			pthread_mutex_unlock(&cli->mu);
 			client_cancel(cli, expired, n);
 			pthread_mutex_lock(&cli->mu);
-			continue;
+			if (n == 64)
+				continue; /* more may be due */
+			/* look again soon for a cancel that did not land */
+			next = rpc_now_ms() + 5;
 		}
 		ts.tv_sec = (time_t)(next / 1000);
 		ts.tv_nsec = (long)(next % 1000) * 1000000L;
@@ -513,8 +531,7 @@ int rpc_client_call(struct rpc_client *cli,
 	if (timeout_ms <= 0)
 		timeout_ms = cli->timeout_ms;
 
-	if (atomic_load(&cli->pipes) == 0 &&
-	    now - cli->opened_ms >= cli->grace_ms)
+	if (client_down(cli, now))
 		return RPC_UNAVAILABLE;
 
 	/* Build and seal the Call. */
@@ -556,6 +573,12 @@ int rpc_client_call(struct rpc_client *cli,
 		pthread_mutex_unlock(&cli->mu);
 		nng_msg_free(msg);
 		return RPC_CANCELLED;
+	}
+	/* again under the lock: the last connection may have gone since */
+	if (client_down(cli, rpc_now_ms())) {
+		pthread_mutex_unlock(&cli->mu);
+		nng_msg_free(msg);
+		return RPC_UNAVAILABLE;
 	}
 	p = client_pending_take(cli);
 	if (!p) {

@@ -61,7 +61,11 @@ void rpc_client_close(struct rpc_client *cli);
  * timeout_ms <= 0 takes the client's default. Returns 0 when the call is
  * under way (done will run), or an RPC_* status without calling done
  * (RPC_INVALID_ARGUMENT for an unknown method or wrong request type or a
- * request larger than the limit, RPC_INTERNAL when out of memory). */
+ * request larger than the limit, RPC_INTERNAL when out of memory,
+ * RPC_UNAVAILABLE when no connection is live and the client either was
+ * connected before or is past its grace). A call under way when the last
+ * connection goes ends with RPC_UNAVAILABLE within about 5 ms; while
+ * another connection is live, nng sends it again there instead. */
 int rpc_client_call(struct rpc_client *cli,
 		    const ProtobufCServiceDescriptor *svc,
 		    const char *method_name, const ProtobufCMessage *req,

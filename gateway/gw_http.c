@@ -4,10 +4,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -21,12 +23,229 @@
 	"default-src 'self'; img-src 'self' data:; object-src 'none'; "       \
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+/* How often the sweeper looks for connections past their deadline. */
+#define GW_HTTP_SWEEP_MS 100
+
+#define GW_HTTP_TIMEOUT_BODY                                                  \
+	"{\"error\":{\"code\":\"deadline_exceeded\",\"message\":\"the "       \
+	"request did not arrive in time\"}}\n"
+
+/* A connection's phase, with its deadline, in one atomic word (deadline
+ * in ms << 3 | phase), so that the connection's HTTP thread and the
+ * sweeper agree on who acts: the sweeper swaps a word that is due for
+ * W_CUT before it touches the socket, and the HTTP thread, finding W_CUT,
+ * drops the connection instead of answering. */
+enum watch_phase {
+	W_ANSWERING, /* the request is in: no deadline (suspended on a call,
+			or sending its answer) */
+	W_FRESH,     /* accepted, no request line yet: closed at the
+			deadline without a word (a browser's preconnect) */
+	W_IDLE,	     /* kept alive after an answer, no request line yet:
+			closed at the idle timeout */
+	W_REQUEST,   /* a request is arriving: 408 and close at the
+			deadline */
+	W_CUT,	     /* closed by the sweeper */
+};
+
+struct watch {
+	_Atomic uint64_t word;
+	MHD_socket fd;
+	char addr[GW_REQ_ADDR_MAX];
+	struct watch *prev, *next;
+};
+
 struct gw_http {
 	struct MHD_Daemon *daemon;
 	struct gw_ctx *ctx;
 	int port;
 	bool quiesced;
+
+	/* request deadlines: every open connection is listed */
+	int64_t request_ms, idle_ms;
+	pthread_mutex_t watch_mu;
+	pthread_cond_t watch_cv;
+	struct watch *watches;
+	char timeout_resp[256]; /* the raw 408 */
+	size_t timeout_len;
+	pthread_t sweeper;
+	bool sweeper_running, stopping;
 };
+
+/* ------------------------------------------------- request deadlines */
+
+/* addr_text writes a socket address's IP in text; "" when it is not IP. */
+static void addr_text(const struct sockaddr *sa, char *out, size_t len)
+{
+	out[0] = '\0';
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(
+		    AF_INET,
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    out, (socklen_t)len);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)(const void *)sa)
+			       ->sin6_addr,
+			  out, (socklen_t)len);
+}
+
+static int64_t now_ms(void)
+{
+	return gw_req_now_ns() / 1000000;
+}
+
+static uint64_t watch_word(enum watch_phase phase, int64_t deadline_ms)
+{
+	return (uint64_t)deadline_ms << 3 | (uint64_t)phase;
+}
+
+static struct watch *watch_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* watch_move puts a connection in a new phase; returns false, changing
+ * nothing, when the sweeper has already closed it. Called only on the
+ * connection's HTTP thread. */
+static bool watch_move(struct MHD_Connection *conn, enum watch_phase phase,
+		       int64_t deadline_ms)
+{
+	struct watch *w = watch_of(conn);
+	uint64_t old;
+
+	if (!w)
+		return true;
+	old = atomic_load(&w->word);
+	do {
+		if ((old & 7) == W_CUT)
+			return false;
+	} while (!atomic_compare_exchange_weak(
+	    &w->word, &old, watch_word(phase, deadline_ms)));
+	return true;
+}
+
+/* on_uri marks the start of a request (its first line is in): the
+ * deadline of a kept-alive connection starts now, a fresh one keeps the
+ * one it got when accepted. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct gw_http *h = cls;
+	struct watch *w = watch_of(conn);
+	uint64_t old;
+
+	(void)uri;
+	if (!w || h->request_ms <= 0)
+		return NULL;
+	old = atomic_load(&w->word);
+	if ((old & 7) == W_FRESH)
+		watch_move(conn, W_REQUEST, (int64_t)(old >> 3));
+	else if ((old & 7) == W_IDLE)
+		watch_move(conn, W_REQUEST, now_ms() + h->request_ms);
+	return NULL;
+}
+
+/* on_connection lists each connection while it is open. MHD calls the
+ * CLOSED notification before it closes the socket, so a listed fd is
+ * still this connection's while watch_mu is held. */
+static void on_connection(void *cls, struct MHD_Connection *conn,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct gw_http *h = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct watch *w = *socket_context;
+
+	if (h->request_ms <= 0)
+		return;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (!w)
+			return;
+		pthread_mutex_lock(&h->watch_mu);
+		if (w->prev)
+			w->prev->next = w->next;
+		else
+			h->watches = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+		pthread_mutex_unlock(&h->watch_mu);
+		free(w);
+		*socket_context = NULL;
+		return;
+	}
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	w = ci ? calloc(1, sizeof(*w)) : NULL;
+	if (!w)
+		return; /* unwatched: the idle timeout still holds */
+	w->fd = ci->connect_fd;
+	atomic_init(&w->word, watch_word(W_FRESH, now_ms() + h->request_ms));
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	addr_text(ci ? ci->client_addr : NULL, w->addr, sizeof(w->addr));
+	pthread_mutex_lock(&h->watch_mu);
+	w->next = h->watches;
+	if (w->next)
+		w->next->prev = w;
+	h->watches = w;
+	pthread_mutex_unlock(&h->watch_mu);
+	*socket_context = w;
+}
+
+/* watch_cut closes a connection past its deadline; the caller holds
+ * watch_mu and has swapped its word for W_CUT. Its HTTP thread then reads
+ * the end of the stream and closes it as if the client had gone. */
+static void watch_cut(struct gw_http *h, struct watch *w,
+		      enum watch_phase phase)
+{
+	/* nothing else is written to the socket while a request arrives */
+	if (phase == W_REQUEST && send(w->fd, h->timeout_resp, h->timeout_len,
+				       MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		phase = W_FRESH; /* not sent; just close */
+	shutdown(w->fd, SHUT_RDWR);
+	/* a connection that never sent a request line is logged like an
+	 * idle timeout, which MHD does not log */
+	if (phase == W_REQUEST)
+		log_info("request deadline passed, connection closed",
+			 "client=%s status=408", w->addr[0] ? w->addr : "-");
+	else
+		log_debug("request deadline passed, connection closed",
+			  "client=%s phase=%s", w->addr[0] ? w->addr : "-",
+			  phase == W_IDLE ? "idle" : "fresh");
+}
+
+/* sweeper closes the connections whose deadline has passed. */
+static void *sweeper(void *arg)
+{
+	struct gw_http *h = arg;
+	struct timespec ts;
+	struct watch *w;
+	uint64_t word;
+	int64_t now;
+
+	pthread_mutex_lock(&h->watch_mu);
+	while (!h->stopping) {
+		now = now_ms();
+		for (w = h->watches; w; w = w->next) {
+			word = atomic_load(&w->word);
+			if ((word & 7) == W_ANSWERING || (word & 7) == W_CUT ||
+			    (int64_t)(word >> 3) > now)
+				continue;
+			if (atomic_compare_exchange_strong(
+				&w->word, &word, watch_word(W_CUT, now)))
+				watch_cut(h, w, (enum watch_phase)(word & 7));
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += GW_HTTP_SWEEP_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&h->watch_cv, &h->watch_mu, &ts);
+	}
+	pthread_mutex_unlock(&h->watch_mu);
+	return NULL;
+}
 
 /* ------------------------------------------------------------ helpers */
 
@@ -143,20 +362,8 @@ static void client_address(struct gw_req *r)
 	}
 	ci = MHD_get_connection_info(r->conn,
 				     MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (!ci || !ci->client_addr)
-		return;
-	if (ci->client_addr->sa_family == AF_INET)
-		inet_ntop(AF_INET,
-			  &((const struct sockaddr_in *)(const void *)
-				ci->client_addr)
-			       ->sin_addr,
-			  r->client_addr, sizeof(r->client_addr));
-	else if (ci->client_addr->sa_family == AF_INET6)
-		inet_ntop(AF_INET6,
-			  &((const struct sockaddr_in6 *)(const void *)
-				ci->client_addr)
-			       ->sin6_addr,
-			  r->client_addr, sizeof(r->client_addr));
+	addr_text(ci ? ci->client_addr : NULL, r->client_addr,
+		  sizeof(r->client_addr));
 }
 
 /* session_token takes a bearer token first, else the session cookie. */
@@ -211,6 +418,29 @@ static void serve_static(struct gw_req *r, const char *url)
 
 /* ------------------------------------------------- the first call */
 
+static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind,
+				  const char *key, const char *value)
+{
+	int *n = cls;
+
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, "Host") == 0)
+		(*n)++;
+	return MHD_YES;
+}
+
+/* host_ok tells whether the request names its host as HTTP/1.1 asks:
+ * exactly one Host header (HTTP/1.0 may leave it out). MHD 0.9.75
+ * serves a request without one. */
+static bool host_ok(struct gw_req *r, const char *version)
+{
+	int n = 0;
+
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_host, &n);
+	return n == 1 || (n == 0 && strcmp(version, "HTTP/1.0") == 0);
+}
+
 static void preflight(struct gw_req *r, const char *allow)
 {
 	if (!gw_cors_allowed(&r->ctx->cors, r->origin)) {
@@ -226,8 +456,8 @@ static void preflight(struct gw_req *r, const char *allow)
 }
 
 /* begin routes and checks a request once its headers are in; it may
- * answer at once (404, 405, 403, 413, preflight, static files). */
-static void begin(struct gw_req *r, const char *url)
+ * answer at once (400, 404, 405, 403, 413, preflight, static files). */
+static void begin(struct gw_req *r, const char *url, const char *version)
 {
 	struct gw_ctx *ctx = r->ctx;
 	char allow[GW_ROUTE_ALLOW_MAX];
@@ -243,6 +473,13 @@ static void begin(struct gw_req *r, const char *url)
 	api = strcmp(url, "/api") == 0 || strncmp(url, "/api/", 5) == 0 ||
 	      strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 ||
 	      strcmp(url, "/metrics") == 0;
+
+	if (!host_ok(r, version)) {
+		r->metric = api ? ctx->metric_other : ctx->metric_static;
+		gw_req_error(r, 400, "invalid_argument", NULL,
+			     "the request needs exactly one Host header");
+		return;
+	}
 
 	res = gw_route_find(ctx->routes, ctx->nroutes, r->method, url,
 			    &r->route, &idx, allow);
@@ -411,7 +648,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct gw_http *h = cls;
 	struct gw_req *r = *con_cls;
 
-	(void)version;
 	if (!r) {
 		r = calloc(1, sizeof(*r));
 		if (!r)
@@ -425,13 +661,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		snprintf(r->path, sizeof(r->path), "%s", url);
 		atomic_fetch_add(&h->ctx->in_flight, 1);
 		atomic_fetch_add(&h->ctx->metrics.in_flight, 1);
-		begin(r, url);
+		begin(r, url, version);
 		/* an early answer to a request with a body goes out now (MHD
 		 * then closes the connection instead of reading a body
 		 * nobody wants); without a body it waits for the next call,
 		 * which comes at once, so the connection stays open */
 		if (r->resp && has_body(r))
-			return finish(r);
+			return watch_move(conn, W_ANSWERING, 0) ? finish(r)
+								: MHD_NO;
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {
@@ -440,6 +677,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	/* the whole request is in: no deadline while it is answered (nor
+	 * while it waits on a worker), unless the sweeper was first; a
+	 * call after a resume finds W_ANSWERING already */
+	if (!watch_move(conn, W_ANSWERING, 0))
+		return MHD_NO;
 	if (!r->resp && dispatch(r) == GW_WAIT)
 		return MHD_YES;
 	return finish(r);
@@ -453,7 +695,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	char qpath[300], qmethod[40];
 	double ms;
 
-	(void)conn;
+	/* a kept-alive connection waits for its next request */
+	if (h->request_ms > 0)
+		watch_move(conn, W_IDLE, now_ms() + h->idle_ms);
 	if (!r)
 		return;
 	*con_cls = NULL;
@@ -527,6 +771,18 @@ int gw_http_start(struct gw_http **out, const struct gw_http_opts *o,
 		free(h);
 		return -1;
 	}
+	h->request_ms = (int64_t)o->request_timeout_s * 1000;
+	h->idle_ms = (int64_t)o->idle_timeout_s * 1000;
+	if (h->idle_ms <= 0 || h->idle_ms < h->request_ms)
+		h->idle_ms = h->request_ms;
+	h->timeout_len = (size_t)snprintf(
+	    h->timeout_resp, sizeof(h->timeout_resp),
+	    "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n"
+	    "%s",
+	    sizeof(GW_HTTP_TIMEOUT_BODY) - 1, GW_HTTP_TIMEOUT_BODY);
+	pthread_mutex_init(&h->watch_mu, NULL);
+	pthread_cond_init(&h->watch_cv, NULL);
 	h->daemon = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 		MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
@@ -537,14 +793,24 @@ int gw_http_start(struct gw_http **out, const struct gw_http_opts *o,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->conn_memory,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->idle_timeout_s,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
 	    MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 	    MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
 	if (!h->daemon) {
 		snprintf(err, errlen,
 			 "cannot listen on port %d (in use, or not allowed)",
 			 o->port);
-		free(h);
+		gw_http_stop(h);
 		return -1;
+	}
+	if (h->request_ms > 0) {
+		if (pthread_create(&h->sweeper, NULL, sweeper, h) != 0) {
+			snprintf(err, errlen, "cannot start a thread");
+			gw_http_stop(h);
+			return -1;
+		}
+		h->sweeper_running = true;
 	}
 	di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = di ? di->port : o->port;
@@ -581,7 +847,17 @@ void gw_http_stop(struct gw_http *h)
 {
 	if (!h)
 		return;
+	if (h->sweeper_running) {
+		pthread_mutex_lock(&h->watch_mu);
+		h->stopping = true;
+		pthread_cond_signal(&h->watch_cv);
+		pthread_mutex_unlock(&h->watch_mu);
+		pthread_join(h->sweeper, NULL);
+	}
+	/* closing each connection unlists it (on_connection) */
 	if (h->daemon)
 		MHD_stop_daemon(h->daemon);
+	pthread_mutex_destroy(&h->watch_mu);
+	pthread_cond_destroy(&h->watch_cv);
 	free(h);
 }

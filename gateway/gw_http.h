@@ -18,6 +18,10 @@ struct gw_http_opts {
 	int threads; /* HTTP threads */
 	int max_connections;
 	int idle_timeout_s; /* a connection silent this long is closed */
+	/* a request's head and body must arrive within this many seconds
+	 * of its connection's accept (or of its first line, on a kept-alive
+	 * connection), else 408 and close; 0 = no deadline */
+	int request_timeout_s;
 	size_t conn_memory; /* per-connection buffer limit, bytes */
 };
 

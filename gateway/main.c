@@ -96,13 +96,17 @@ int main(void)
 	    config_int(&cfg, "GATEWAY_MAX_CONNECTIONS", 1000, 1, 100000));
 	hopts.idle_timeout_s =
 	    (int)config_int(&cfg, "GATEWAY_IDLE_TIMEOUT_S", 30, 1, 3600);
+	hopts.request_timeout_s =
+	    (int)config_int(&cfg, "GATEWAY_REQUEST_TIMEOUT_S", 10, 0, 300);
 	hopts.conn_memory = (size_t)config_int(&cfg, "GATEWAY_CONN_MEMORY",
 					       32768, 8192, 1048576);
 	/* long enough for every call in flight to reach its deadline */
 	grace_ms = config_int(&cfg, "GATEWAY_SHUTDOWN_GRACE_MS",
 			      ctx.rpc_timeout_ms + 2000, 0, 28000);
-	ctx.trust_forwarded =
-	    config_bool(&cfg, "GATEWAY_TRUST_FORWARDED", true);
+	/* behind Heroku's router (which sets DYNO) the last X-Forwarded-For
+	 * entry is the client's; anywhere else a client could forge it */
+	ctx.trust_forwarded = config_bool(&cfg, "GATEWAY_TRUST_FORWARDED",
+					  getenv("DYNO") && *getenv("DYNO"));
 	ctx.cookie.secure = config_bool(&cfg, "COOKIE_SECURE", true);
 	cors = config_str(&cfg, "CORS_ORIGINS", "");
 	web = web_root(&cfg, webbuf, sizeof(webbuf));

@@ -30,7 +30,8 @@ model_mode() {
 }
 
 gw_start_test_model
-gw_start_gateway GATEWAY_RPC_TIMEOUT_MS=1500 GATEWAY_THREADS=2 ||
+# DYNO as on Heroku, where X-Forwarded-For is trusted by default
+gw_start_gateway GATEWAY_RPC_TIMEOUT_MS=1500 GATEWAY_THREADS=2 DYNO=web.1 ||
 	{ not_ok "gateway starts"; tap_done; exit; }
 model_mode GW_TEST_MODE=echo || not_ok "the test worker answers"
 
