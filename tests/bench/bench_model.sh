@@ -7,7 +7,10 @@
 # and beside them the ceiling that this machine's cblas_sgemm allows for
 # the model's FLOPs per generated name, measured in the same run by
 # bench_model_ceiling at the batch that load can form (clients x 10
-# sequences, at most MODEL_BATCH_MAX), with 1 and 2 OpenBLAS threads.
+# sequences, at most MODEL_BATCH_MAX), always on one OpenBLAS thread as
+# in the worker: ceiling_1t by one thread over the whole batch,
+# ceiling_2t by two threads at once, each over half of its rows (the
+# worker's step split over two cores with MODEL_THREADS=2).
 # of_best compares names/s with the better of the two ceilings. Since the
 # machine may be shared, the same comparison per second of CPU time
 # follows: names per second of the worker's CPU time (all its threads)
