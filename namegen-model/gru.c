@@ -275,7 +275,7 @@ size_t gru_scratch_floats(const struct gru *g, int batch)
 	return 6 * (size_t)batch * g->d.hidden;
 }
 
-/* gates_ref is gates below with libm, one value at a time: the
+/* gates_ref is vmath_gru_gates with libm, one value at a time: the
  * reference. */
 static void gates_ref(int hd, const float *xa, const float *xb,
 		      const float *bhh, float *gh, float *h)
@@ -292,29 +292,6 @@ static void gates_ref(int hd, const float *xa, const float *xb,
 
 		h[j] = (1.0f - z) * n + z * h[j];
 	}
-}
-
-/* gates updates one sequence's state h (H) of one layer from its input
- * projection, given as two parts xa + xb (3H each), and its hidden
- * projection gh (3H, without b_hh), which it overwrites with the gate
- * values: whole rows at a time, so exp runs 4 values per instruction
- * (vmath.h; within 3e-7 of libm). */
-static void gates(int hd, const float *xa, const float *xb, const float *bhh,
-		  float *gh, float *h)
-{
-	const float *r = gh, *z = gh + hd;
-	float *n = gh + 2 * hd;
-	int j;
-
-	for (j = 0; j < 2 * hd; j++)
-		gh[j] = xa[j] + xb[j] + gh[j] + bhh[j];
-	vmath_sigmoid(2 * hd, gh, gh); // r and z
-	for (j = 0; j < hd; j++)
-		n[j] = xa[2 * hd + j] + xb[2 * hd + j] +
-		       r[j] * (n[j] + bhh[2 * hd + j]);
-	vmath_tanh(hd, n, n);
-	for (j = 0; j < hd; j++)
-		h[j] = (1.0f - z[j]) * n[j] + z[j] * h[j];
 }
 
 /* step runs one step with cblas or plain loops. tokens may be NULL, then
@@ -361,10 +338,11 @@ static void step(bool ref, const struct gru *g, int batch, const int *tokens,
 				xa = gi + (size_t)b * h3;
 				xb = ly->b_ih;
 			}
+			// The gates: 8 values an instruction (vmath.h).
 			if (ref)
 				gates_ref(hd, xa, xb, ly->b_hh, ghb, hb);
 			else
-				gates(hd, xa, xb, ly->b_hh, ghb, hb);
+				vmath_gru_gates(hd, xa, xb, ly->b_hh, ghb, hb);
 		}
 	}
 

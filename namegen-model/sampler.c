@@ -131,13 +131,7 @@ int sampler_pick(const struct sampler_rules *rules, int v, const float *logits,
 	// the model's distribution are the ones to draw from.
 	if (rules->temperature == 1.0f &&
 	    (rules->top_k == 0 || rules->top_k >= n)) {
-		for (t = 0; t < v; t++)
-			max = logits[t] > max ? logits[t] : max;
-		for (t = 0; t < v; t++)
-			work[t] = logits[t] - max;
-		vmath_exp(v, work, work);
-		for (t = 0; t < v; t++)
-			sum += work[t];
+		sum = vmath_softmax_weights(v, logits, 1.0f, work, &max);
 		lz = max + logf((float)sum);
 		if (!allow_end)
 			sum -= work[0];

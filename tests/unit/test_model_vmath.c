@@ -1,7 +1,7 @@
 /* test_model_vmath.c - the vectorised exp, sigmoid and tanh against
  * double-precision libm: the error bounds vmath.h states, over a dense
- * sweep of each function's useful range, and results that do not depend
- * on where a value sits in the array. */
+ * sweep of each function's useful range, results that do not depend on
+ * where a value sits in the array, and a GRU layer's gates. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -162,6 +162,117 @@ static void test_position_independent(void **state)
 	assert_true(y[37] == x[37]); // past n: untouched
 }
 
+/* gates_double is vmath_gru_gates in double precision with libm. */
+static void gates_double(int hd, const float *xa, const float *xb,
+			 const float *bhh, const float *gh, const float *h,
+			 double *out)
+{
+	int j;
+
+	for (j = 0; j < hd; j++) {
+		double r =
+		    1.0 /
+		    (1.0 + exp(-((double)xa[j] + xb[j] + gh[j] + bhh[j])));
+		double z = 1.0 / (1.0 + exp(-((double)xa[hd + j] + xb[hd + j] +
+					      gh[hd + j] + bhh[hd + j])));
+		double n =
+		    tanh((double)xa[2 * hd + j] + xb[2 * hd + j] +
+			 r * ((double)gh[2 * hd + j] + bhh[2 * hd + j]));
+
+		out[j] = (1.0 - z) * n + z * h[j];
+	}
+}
+
+/* A layer's gates for every width from 1 to 70 (whole vectors and every
+ * tail), on values like a trained network's (pre-activations up to
+ * about 6 in size), against double precision. */
+static void test_gru_gates(void **state)
+{
+	enum { MAXH = 70 };
+	float xa[3 * MAXH], xb[3 * MAXH], bhh[3 * MAXH], gh[3 * MAXH];
+	float h[MAXH], h0[MAXH];
+	double want[MAXH], worst = 0.0;
+	uint64_t s = 42;
+	int hd, j, round;
+
+	(void)state;
+	for (round = 0; round < 200; round++) {
+		for (hd = 1; hd <= MAXH; hd++) {
+			for (j = 0; j < 3 * MAXH; j++) {
+				// Small LCG: values in [-1.5, 1.5).
+				float *arrays[4] = {xa, xb, bhh, gh};
+
+				for (int a = 0; a < 4; a++) {
+					s = s * 6364136223846793005ULL +
+					    1442695040888963407ULL;
+					arrays[a][j] =
+					    (float)((s >> 40) / 16777216.0 *
+							3.0 -
+						    1.5);
+				}
+			}
+			for (j = 0; j < hd; j++)
+				h0[j] = h[j] = xa[j] / 1.5f; // in (-1, 1)
+			gates_double(hd, xa, xb, bhh, gh, h0, want);
+			vmath_gru_gates(hd, xa, xb, bhh, gh, h);
+			for (j = 0; j < hd; j++) {
+				double e = fabs((double)h[j] - want[j]);
+
+				worst = e > worst ? e : worst;
+			}
+		}
+	}
+	printf("# gates: largest absolute error of h %.3g\n", worst);
+	assert_true(worst <= VMATH_GATES_ABS_ERR);
+}
+
+/* Softmax weights for every length from 1 to 300 (the default model's
+ * vocabulary is 298) at two temperatures: the max exact, each weight
+ * within exp's error, the sum within float rounding of the weights'. */
+static void test_softmax_weights(void **state)
+{
+	enum { MAXN = 300 };
+	float x[MAXN], w[MAXN], max;
+	uint64_t s = 7;
+	double worst_w = 0.0, worst_sum = 0.0;
+	int n, i, k;
+
+	(void)state;
+	for (n = 1; n <= MAXN; n++) {
+		for (k = 0; k < 2; k++) {
+			float scale = k == 0 ? 1.0f : 1.0f / 0.7f, sum;
+			double want_max = -INFINITY, want_sum = 0.0;
+
+			for (i = 0; i < n; i++) {
+				s = s * 6364136223846793005ULL +
+				    1442695040888963407ULL;
+				x[i] = (float)((s >> 40) / 16777216.0 * 30.0 -
+					       20.0);
+				want_max = x[i] > want_max ? x[i] : want_max;
+			}
+			sum = vmath_softmax_weights(n, x, scale, w, &max);
+			assert_true(max == (float)want_max);
+			for (i = 0; i < n; i++) {
+				// The argument as float arithmetic makes it.
+				float arg = (x[i] - max) * scale;
+				double want = exp((double)arg);
+				double e = fabs(w[i] - want) / want;
+
+				want_sum += want;
+				worst_w = e > worst_w ? e : worst_w;
+			}
+			assert_true(sum >= 1.0f);
+			worst_sum =
+			    fmax(worst_sum, fabs(sum - want_sum) / want_sum);
+		}
+	}
+	printf("# softmax weights: largest relative error %.3g, of the sum "
+	       "%.3g\n",
+	       worst_w, worst_sum);
+	assert_true(worst_w <= 2 * VMATH_EXP_REL_ERR);
+	assert_true(worst_sum <= 1e-6);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +281,8 @@ int main(void)
 	    cmocka_unit_test(test_tanh_error),
 	    cmocka_unit_test(test_special_values),
 	    cmocka_unit_test(test_position_independent),
+	    cmocka_unit_test(test_gru_gates),
+	    cmocka_unit_test(test_softmax_weights),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
