@@ -7,11 +7,9 @@
 
 /* The lanes are 32 bytes: one AVX2 register in the avx2 clones, two SSE
  * registers in the baseline ones. The helpers below pass vectors by
- * value, which GCC notes would change the ABI without AVX; they are all
- * static and inlined, so no call crosses that boundary. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
+ * value, which GCC notes would change the ABI without AVX (silenced in
+ * module.mk); they are all static and inlined, so no call crosses that
+ * boundary. */
 
 /* Each public function is built twice, for AVX2 and for any x86-64, and
  * the loader picks one (GCC function multi-versioning). Both do the same
