@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/rpc.h"
 #include "namegen-model/gru.h"
@@ -85,7 +86,7 @@ struct batcher {
 	pthread_t thread;
 
 	_Atomic uint64_t n_requests, n_refused, n_expired, n_steps,
-	    n_seq_steps, n_attempts, n_names, n_chars;
+	    n_seq_steps, n_attempts, n_names, n_chars, n_step_ns, n_serial_ns;
 	_Atomic int live_max;
 };
 
@@ -413,6 +414,14 @@ static bool take_queued(struct batcher *b, struct job **expired)
 	return run;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void *batcher_main(void *arg)
 {
 	struct batcher *b = arg;
@@ -421,6 +430,7 @@ static void *batcher_main(void *arg)
 		struct job *expired = NULL, *j;
 		int64_t now;
 		bool run = take_queued(b, &expired);
+		uint64_t t_loop = mono_ns(), t_step, t_done;
 
 		while ((j = expired) != NULL) {
 			expired = j->next;
@@ -449,7 +459,9 @@ static void *batcher_main(void *arg)
 			continue;
 		}
 
+		t_step = mono_ns();
 		batch_step(b);
+		t_done = mono_ns();
 		atomic_fetch_add(&b->n_steps, 1);
 		atomic_fetch_add(&b->n_seq_steps, (uint64_t)b->live);
 		if (b->live > atomic_load(&b->live_max))
@@ -458,6 +470,11 @@ static void *batcher_main(void *arg)
 			j->steps++;
 		batch_advance(b);
 		sweep(b);
+		// Where the scheduler's time goes: the step (parallel) and the
+		// rest of the loop (its own).
+		atomic_fetch_add(&b->n_step_ns, t_done - t_step);
+		atomic_fetch_add(&b->n_serial_ns,
+				 (t_step - t_loop) + (mono_ns() - t_done));
 	}
 
 	// Stopping: whatever is left ends unanswered by the model.
@@ -664,6 +681,8 @@ void batcher_get_stats(struct batcher *b, struct batcher_stats *out)
 	out->names = atomic_load(&b->n_names);
 	out->chars = atomic_load(&b->n_chars);
 	out->live_max = atomic_load(&b->live_max);
+	out->step_ns = atomic_load(&b->n_step_ns);
+	out->serial_ns = atomic_load(&b->n_serial_ns);
 	out->batch_max = b->batch_max;
 	out->queue_max = b->queue_max;
 }

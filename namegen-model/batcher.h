@@ -135,6 +135,8 @@ struct batcher_stats {
 	uint64_t attempts;  /* sequences that finished */
 	uint64_t names;	    /* names handed out */
 	uint64_t chars;	    /* characters of those names */
+	uint64_t step_ns;   /* scheduler time in the steps (all threads) */
+	uint64_t serial_ns; /* its time around them, when the batch ran */
 	int live_max;	    /* largest batch seen */
 	int batch_max;
 	int queue_max;

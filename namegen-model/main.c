@@ -188,11 +188,14 @@ int main(int argc, char **argv)
 		batcher_get_stats(b, &st);
 		log_info("stopped",
 			 "unfinished=%d requests=%llu names=%llu "
-			 "steps=%llu live_max=%d expired=%llu "
-			 "refused=%llu",
+			 "steps=%llu step_ms=%llu serial_ms=%llu live_max=%d "
+			 "expired=%llu refused=%llu",
 			 pending, (unsigned long long)st.requests,
 			 (unsigned long long)st.names,
-			 (unsigned long long)st.steps, st.live_max,
+			 (unsigned long long)st.steps,
+			 (unsigned long long)(st.step_ns / 1000000),
+			 (unsigned long long)(st.serial_ns / 1000000),
+			 st.live_max,
 			 (unsigned long long)st.expired,
 			 (unsigned long long)st.refused);
 	}
