@@ -195,8 +195,7 @@ int main(int argc, char **argv)
 			 (unsigned long long)st.steps,
 			 (unsigned long long)(st.step_ns / 1000000),
 			 (unsigned long long)(st.serial_ns / 1000000),
-			 st.live_max,
-			 (unsigned long long)st.expired,
+			 st.live_max, (unsigned long long)st.expired,
 			 (unsigned long long)st.refused);
 	}
 	rc = 0;
