@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/rpc.h"
 #include "namegen-model/gru.h"
+#include "namegen-model/team.h"
 
 /* One attempt at a name: running in the batch, or finished and waiting
  * to be judged in index order. */
@@ -48,7 +50,9 @@ struct job {
 struct seq {
 	struct job *job;
 	struct attempt *at;
-	struct sampler_rng rng;
+	struct sampler_rng rng; /* the attempt's own: see batcher.h */
+	int next;		/* the token this step picked */
+	float next_lp;		/* its model log-probability */
 	bool leave;
 };
 
@@ -57,17 +61,19 @@ struct batcher {
 	const struct gru *g;
 	const struct alphabet *abc;
 	int v, h3, hs; /* vocab, 3H, L*H */
-	int batch_max, queue_max;
+	int batch_max, queue_max, threads;
 
-	/* The batch: scheduler thread only. */
+	/* The batch: the scheduler thread's, lent to the team during a
+	 * step (each part touches only its own rows and buffers). */
 	int live;
 	struct seq *seqs; /* (B) */
 	int *tokens;	  /* (B) */
 	float *cond;	  /* (B, 3H) */
 	float *h;	  /* (B, L*H) */
 	float *logits;	  /* (B, V) */
-	float *scratch;	  /* gru_scratch_floats(B) */
-	float *work;	  /* (V) */
+	float **scratch;  /* per part: gru_scratch_floats(B) */
+	float **work;	  /* per part: (V) */
+	struct team *team;
 	struct job *active, *active_tail;
 
 	/* Shared with batcher_submit. */
@@ -80,7 +86,7 @@ struct batcher {
 	pthread_t thread;
 
 	_Atomic uint64_t n_requests, n_refused, n_expired, n_steps,
-	    n_seq_steps, n_attempts, n_names, n_chars;
+	    n_seq_steps, n_attempts, n_names, n_chars, n_step_ns, n_serial_ns;
 	_Atomic int live_max;
 };
 
@@ -205,9 +211,64 @@ static void batch_launch(struct batcher *b, struct job *j)
 	}
 }
 
-/* batch_sample turns the logits of every live sequence into its next
- * token; sequences that end are marked to leave. */
-static void batch_sample(struct batcher *b)
+/* seq_pick chooses sequence s's next token from its logits row, into
+ * s->next and s->next_lp; it reads the request but changes nothing
+ * shared, so the parts of a step run it at once. */
+static void seq_pick(const struct batcher *b, struct seq *s, const float *row,
+		     float *work)
+{
+	const struct batch_spec *sp = &s->job->spec;
+	int len = s->at->len;
+
+	if (len < sp->prefix_len) {
+		s->next = sp->prefix[len];
+		s->next_lp = row[s->next] - sampler_log_norm(b->v, row);
+		return;
+	}
+	s->next = sampler_pick(&sp->rules, b->v, row, len >= sp->min_len,
+			       &s->rng, work, &s->next_lp);
+}
+
+/* part_row is where part i of parts begins in a batch of live rows:
+ * the rows are shared out evenly, in order. */
+static int part_row(int live, int i, int parts)
+{
+	return (int)((long long)live * i / parts);
+}
+
+/* step_part runs one part of a step: the network over the part's rows,
+ * then each row's pick (team_fn). */
+static void step_part(void *arg, int part, int parts)
+{
+	struct batcher *b = arg;
+	int lo = part_row(b->live, part, parts);
+	int hi = part_row(b->live, part + 1, parts), i;
+
+	if (hi <= lo)
+		return;
+	gru_step(b->g, hi - lo, b->tokens + lo, b->cond + (size_t)lo * b->h3,
+		 b->h + (size_t)lo * b->hs, b->logits + (size_t)lo * b->v,
+		 b->scratch[part]);
+	for (i = lo; i < hi; i++)
+		seq_pick(b, &b->seqs[i], b->logits + (size_t)i * b->v,
+			 b->work[part]);
+}
+
+/* batch_step advances every live sequence by one token, over as many
+ * parts as the batch is worth (at least BATCH_MIN_PART_ROWS rows each):
+ * a thread's wake-up costs more than a few rows of work. */
+static void batch_step(struct batcher *b)
+{
+	int parts = b->live / BATCH_MIN_PART_ROWS;
+
+	if (parts > b->threads)
+		parts = b->threads;
+	team_run(b->team, parts < 1 ? 1 : parts, step_part, b);
+}
+
+/* batch_advance appends each live sequence's picked token; sequences
+ * that end are marked to leave, and their attempts judged in order. */
+static void batch_advance(struct batcher *b)
 {
 	int i;
 
@@ -216,21 +277,11 @@ static void batch_sample(struct batcher *b)
 		struct job *j = s->job;
 		const struct batch_spec *sp = &j->spec;
 		struct attempt *at = s->at;
-		const float *row = b->logits + (size_t)i * b->v;
-		float lp;
-		int tok;
+		int tok = s->next;
 
 		if (j->finished)
 			continue;
-		if (at->len < sp->prefix_len) {
-			tok = sp->prefix[at->len];
-			lp = row[tok] - sampler_log_norm(b->v, row);
-		} else {
-			tok = sampler_pick(&sp->rules, b->v, row,
-					   at->len >= sp->min_len, &s->rng,
-					   b->work, &lp);
-		}
-		at->logp += lp;
+		at->logp += s->next_lp;
 		if (tok != GRU_BOUNDARY && at->len < sp->max_len) {
 			at->tok[at->len++] = tok;
 			b->tokens[i] = tok;
@@ -363,6 +414,14 @@ static bool take_queued(struct batcher *b, struct job **expired)
 	return run;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void *batcher_main(void *arg)
 {
 	struct batcher *b = arg;
@@ -371,6 +430,7 @@ static void *batcher_main(void *arg)
 		struct job *expired = NULL, *j;
 		int64_t now;
 		bool run = take_queued(b, &expired);
+		uint64_t t_loop = mono_ns(), t_step, t_done;
 
 		while ((j = expired) != NULL) {
 			expired = j->next;
@@ -399,16 +459,22 @@ static void *batcher_main(void *arg)
 			continue;
 		}
 
-		gru_step(b->g, b->live, b->tokens, b->cond, b->h, b->logits,
-			 b->scratch);
+		t_step = mono_ns();
+		batch_step(b);
+		t_done = mono_ns();
 		atomic_fetch_add(&b->n_steps, 1);
 		atomic_fetch_add(&b->n_seq_steps, (uint64_t)b->live);
 		if (b->live > atomic_load(&b->live_max))
 			atomic_store(&b->live_max, b->live);
 		for (j = b->active; j; j = j->next)
 			j->steps++;
-		batch_sample(b);
+		batch_advance(b);
 		sweep(b);
+		// Where the scheduler's time goes: the step (parallel) and the
+		// rest of the loop (its own).
+		atomic_fetch_add(&b->n_step_ns, t_done - t_step);
+		atomic_fetch_add(&b->n_serial_ns,
+				 (t_step - t_loop) + (mono_ns() - t_done));
 	}
 
 	// Stopping: whatever is left ends unanswered by the model.
@@ -441,6 +507,7 @@ int batcher_start(struct batcher **out, const struct batcher_opts *opts,
 {
 	struct batcher *b;
 	size_t bm;
+	int i;
 
 	*out = NULL;
 	if (!opts->model) {
@@ -457,6 +524,16 @@ int batcher_start(struct batcher **out, const struct batcher_opts *opts,
 			 BATCH_QUEUE_LIMIT);
 		return -1;
 	}
+	if (opts->threads < 0 || opts->threads > BATCH_THREADS_LIMIT) {
+		snprintf(err, errlen, "the step threads must be 1..%d",
+			 BATCH_THREADS_LIMIT);
+		return -1;
+	}
+	if (opts->spin_us < 0 || opts->spin_us > BATCH_SPIN_US_LIMIT) {
+		snprintf(err, errlen, "the spin time must be 1..%d us",
+			 BATCH_SPIN_US_LIMIT);
+		return -1;
+	}
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		goto nomem;
@@ -468,18 +545,32 @@ int batcher_start(struct batcher **out, const struct batcher_opts *opts,
 	b->hs = gru_state_size(b->g);
 	b->batch_max = opts->batch_max ? opts->batch_max : 256;
 	b->queue_max = opts->queue_max ? opts->queue_max : 512;
+	b->threads = opts->threads ? opts->threads : 1;
 	bm = (size_t)b->batch_max;
 	b->seqs = calloc(bm, sizeof(*b->seqs));
 	b->tokens = calloc(bm, sizeof(*b->tokens));
 	b->cond = calloc(bm * (size_t)b->h3, sizeof(float));
 	b->h = calloc(bm * (size_t)b->hs, sizeof(float));
 	b->logits = calloc(bm * (size_t)b->v, sizeof(float));
-	b->scratch =
-	    calloc(gru_scratch_floats(b->g, b->batch_max), sizeof(float));
-	b->work = calloc((size_t)b->v, sizeof(float));
+	b->scratch = calloc((size_t)b->threads, sizeof(*b->scratch));
+	b->work = calloc((size_t)b->threads, sizeof(*b->work));
 	if (!b->seqs || !b->tokens || !b->cond || !b->h || !b->logits ||
 	    !b->scratch || !b->work)
 		goto nomem;
+	// Each part has its own scratch; any part may get the whole batch.
+	for (i = 0; i < b->threads; i++) {
+		b->scratch[i] = calloc(gru_scratch_floats(b->g, b->batch_max),
+				       sizeof(float));
+		b->work[i] = calloc((size_t)b->v, sizeof(float));
+		if (!b->scratch[i] || !b->work[i])
+			goto nomem;
+	}
+	if (team_start(&b->team, b->threads,
+		       opts->spin_us ? opts->spin_us : BATCH_SPIN_US, err,
+		       errlen) != 0) {
+		batcher_free(b);
+		return -1;
+	}
 	if (pthread_mutex_init(&b->mu, NULL) != 0)
 		goto nomem;
 	b->mu_ok = true;
@@ -568,6 +659,11 @@ void batcher_free(struct batcher *b)
 	free(b->cond);
 	free(b->h);
 	free(b->logits);
+	team_free(b->team);
+	for (int i = 0; b->scratch && i < b->threads; i++)
+		free(b->scratch[i]);
+	for (int i = 0; b->work && i < b->threads; i++)
+		free(b->work[i]);
 	free(b->scratch);
 	free(b->work);
 	free(b);
@@ -585,6 +681,8 @@ void batcher_get_stats(struct batcher *b, struct batcher_stats *out)
 	out->names = atomic_load(&b->n_names);
 	out->chars = atomic_load(&b->n_chars);
 	out->live_max = atomic_load(&b->live_max);
+	out->step_ns = atomic_load(&b->n_step_ns);
+	out->serial_ns = atomic_load(&b->n_serial_ns);
 	out->batch_max = b->batch_max;
 	out->queue_max = b->queue_max;
 }

@@ -4,11 +4,21 @@
  * One scheduler thread owns the batch. At every step it drops requests
  * whose deadline passed, lets new sequences join (first more attempts for
  * the requests already in the batch, then queued requests, in arrival
- * order), advances every live sequence by one character with a single
- * gru_step (one sgemm per layer plus one for the output, over the whole
- * batch), samples each sequence's next character, and lets finished
- * sequences leave. It never waits for a batch to fill: when the batch is
- * empty it sleeps until a request arrives, otherwise it steps at once.
+ * order), advances every live sequence by one character, and lets
+ * finished sequences leave. It never waits for a batch to fill: when the
+ * batch is empty it sleeps until a request arrives, otherwise it steps
+ * at once.
+ *
+ * The advance is the only part done by more than one thread: with
+ * threads > 1 the scheduler lends the batch's rows to a team (team.h),
+ * cut into contiguous parts of at least BATCH_MIN_PART_ROWS rows; each
+ * part runs gru_step over its rows (one sgemm per layer plus one for the
+ * output, on one OpenBLAS thread) and samples each row's next
+ * character, and the scheduler waits for all parts (one barrier per
+ * step) before it judges, joins and compacts alone. A sequence's
+ * generator belongs to the sequence, not to a thread, so a seed gives
+ * the same names whatever the thread count (log-probabilities agree to
+ * float rounding: a row's products may run in another kernel).
  *
  * A request asks for count names. Each name is sampled by an attempt;
  * attempt i draws from its own generator seeded by (seed, i), and
@@ -36,6 +46,10 @@
 #define BATCH_REASON_MAX	192
 #define BATCH_SIZE_LIMIT	GRU_MAX_BATCH /* largest batch_max accepted */
 #define BATCH_QUEUE_LIMIT	65536	      /* largest queue_max accepted */
+#define BATCH_THREADS_LIMIT	16	      /* largest threads accepted */
+#define BATCH_SPIN_US		50 /* default wait before a futex sleep */
+#define BATCH_SPIN_US_LIMIT	10000
+#define BATCH_MIN_PART_ROWS	16 /* fewer rows a thread are not worth it */
 
 /* One request, validated by the caller (see model_service.c). */
 struct batch_spec {
@@ -82,6 +96,8 @@ struct batcher_opts {
 	const struct model *model; /* must outlive the batcher */
 	int batch_max;		   /* live sequences; 0 = 256 */
 	int queue_max;		   /* waiting requests; 0 = 512 */
+	int threads; /* step threads, scheduler included; 0 = 1 */
+	int spin_us; /* a step thread's spin before it sleeps; 0 = default */
 };
 
 /* Returned by batcher_submit. */
@@ -119,6 +135,8 @@ struct batcher_stats {
 	uint64_t attempts;  /* sequences that finished */
 	uint64_t names;	    /* names handed out */
 	uint64_t chars;	    /* characters of those names */
+	uint64_t step_ns;   /* scheduler time in the steps (all threads) */
+	uint64_t serial_ns; /* its time around them, when the batch ran */
 	int live_max;	    /* largest batch seen */
 	int batch_max;
 	int queue_max;

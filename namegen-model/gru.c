@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "namegen-model/matmul.h"
+#include "namegen-model/vmath.h"
 
 int gru_dims_check(const struct gru_dims *d, char *err, size_t errlen)
 {
@@ -274,17 +275,23 @@ size_t gru_scratch_floats(const struct gru *g, int batch)
 	return 6 * (size_t)batch * g->d.hidden;
 }
 
-static float sigmoid(float x)
+/* gates_ref is vmath_gru_gates with libm, one value at a time: the
+ * reference. */
+static void gates_ref(int hd, const float *xa, const float *xb,
+		      const float *bhh, float *gh, float *h)
 {
-	return 1.0f / (1.0f + expf(-x));
-}
+	int j;
 
-/* tanh_exp is tanh(x) = 2 sigmoid(2x) - 1 through expf: glibc's tanhf
- * goes through expm1f and took a third of a batch-64 step (perf); this
- * is within 2e-7 of tanhf, and saturates cleanly to -1 and 1. */
-static float tanh_exp(float x)
-{
-	return 2.0f / (1.0f + expf(-2.0f * x)) - 1.0f;
+	for (j = 0; j < hd; j++) {
+		float r =
+		    1.0f / (1.0f + expf(-(xa[j] + xb[j] + gh[j] + bhh[j])));
+		float z = 1.0f / (1.0f + expf(-(xa[hd + j] + xb[hd + j] +
+						gh[hd + j] + bhh[hd + j])));
+		float n = tanhf(xa[2 * hd + j] + xb[2 * hd + j] +
+				r * (gh[2 * hd + j] + bhh[2 * hd + j]));
+
+		h[j] = (1.0f - z) * n + z * h[j];
+	}
 }
 
 /* step runs one step with cblas or plain loops. tokens may be NULL, then
@@ -316,11 +323,8 @@ static void step(bool ref, const struct gru *g, int batch, const int *tokens,
 			mm_gemm(ref, false, true, batch, h3, hd, 1.0f, hl - hd,
 				ld, ly->w_ih, hd, 0.0f, gi, h3);
 
-		// XXX: expf one value at a time still costs a good part of a
-		// step at batch >= 64; a vectorised exp over whole gate rows
-		// would remove most of it (README, Known limits).
 		for (b = 0; b < batch; b++) {
-			const float *ghb = gh + (size_t)b * h3;
+			float *ghb = gh + (size_t)b * h3;
 			const float *xa, *xb;
 			float *hb = hl + (size_t)b * ld;
 
@@ -334,19 +338,11 @@ static void step(bool ref, const struct gru *g, int batch, const int *tokens,
 				xa = gi + (size_t)b * h3;
 				xb = ly->b_ih;
 			}
-			for (j = 0; j < hd; j++) {
-				float r = sigmoid(xa[j] + xb[j] + ghb[j] +
-						  ly->b_hh[j]);
-				float z =
-				    sigmoid(xa[hd + j] + xb[hd + j] +
-					    ghb[hd + j] + ly->b_hh[hd + j]);
-				float n =
-				    tanh_exp(xa[2 * hd + j] + xb[2 * hd + j] +
-					     r * (ghb[2 * hd + j] +
-						  ly->b_hh[2 * hd + j]));
-
-				hb[j] = (1.0f - z) * n + z * hb[j];
-			}
+			// The gates: 8 values an instruction (vmath.h).
+			if (ref)
+				gates_ref(hd, xa, xb, ly->b_hh, ghb, hb);
+			else
+				vmath_gru_gates(hd, xa, xb, ly->b_hh, ghb, hb);
 		}
 	}
 

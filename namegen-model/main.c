@@ -22,7 +22,8 @@
 #include "namegen-model/model_file.h"
 #include "namegen-model/model_service.h"
 
-#define DEFAULT_MODEL "data/default.model"
+#define DEFAULT_MODEL	    "data/default.model"
+#define DEFAULT_THREADS_MAX 4 /* MODEL_THREADS' default: the CPUs, up to 4 */
 
 /* default_model_path finds the committed model: next to the build's
  * bin/ folder (build/bin/../../data), else under the current folder. */
@@ -72,7 +73,7 @@ int main(int argc, char **argv)
 	const char *url, *path;
 	uint8_t key[RPC_KEY_BYTES];
 	bool have_key = false;
-	long blas_threads, drain_ms;
+	long blas_threads, drain_ms, cpus;
 	sigset_t sigs;
 	int sig = 0, pending, rc = 1;
 
@@ -103,11 +104,20 @@ int main(int argc, char **argv)
 	    (int)config_int(&cfg, "MODEL_RPC_CONTEXTS", 1024, 1, 16384);
 	so.threads = (int)config_int(&cfg, "MODEL_RPC_THREADS", 2, 1, 64);
 	blas_threads = config_int(&cfg, "MODEL_BLAS_THREADS", 1, 1, 64);
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus > DEFAULT_THREADS_MAX)
+		cpus = DEFAULT_THREADS_MAX;
+	if (cpus < 1)
+		cpus = 1;
+	bo.threads = (int)config_int(&cfg, "MODEL_THREADS", cpus, 1,
+				     BATCH_THREADS_LIMIT);
+	bo.spin_us = (int)config_int(&cfg, "MODEL_STEP_SPIN_US", BATCH_SPIN_US,
+				     1, BATCH_SPIN_US_LIMIT);
 	drain_ms = config_int(&cfg, "MODEL_DRAIN_MS", 5000, 0, 60000);
 	config_rpc_secret(&cfg, key, &have_key);
 	config_exit_on_error(&cfg);
 
-	// One threading layer: our scheduler thread calls cblas itself.
+	// One threading layer: our step threads call cblas themselves.
 	openblas_set_num_threads((int)blas_threads);
 
 	if (model_load(&m, path, err, sizeof(err)) != 0) {
@@ -160,13 +170,13 @@ int main(int argc, char **argv)
 		 "url=%s model=%s version=%s params=%llu "
 		 "countries=%d alphabet=%d hidden=%d layers=%d "
 		 "heldout_loss=%.4f batch_max=%d queue_max=%d "
-		 "contexts=%d blas_threads=%ld",
+		 "contexts=%d threads=%d spin_us=%d blas_threads=%ld",
 		 log_quote(q, sizeof(q), url), log_quote(qp, sizeof(qp), path),
 		 mm->version, (unsigned long long)mm->params,
 		 model_country_count(m), model_alphabet(m)->size,
 		 model_dims(m)->hidden, model_dims(m)->layers,
 		 (double)mm->heldout_loss, bo.batch_max, bo.queue_max,
-		 so.contexts, blas_threads);
+		 so.contexts, bo.threads, bo.spin_us, blas_threads);
 
 	sigwait(&sigs, &sig);
 	log_info("stopping", "signal=%s drain_ms=%ld",
@@ -178,12 +188,14 @@ int main(int argc, char **argv)
 		batcher_get_stats(b, &st);
 		log_info("stopped",
 			 "unfinished=%d requests=%llu names=%llu "
-			 "steps=%llu live_max=%d expired=%llu "
-			 "refused=%llu",
+			 "steps=%llu step_ms=%llu serial_ms=%llu live_max=%d "
+			 "expired=%llu refused=%llu",
 			 pending, (unsigned long long)st.requests,
 			 (unsigned long long)st.names,
-			 (unsigned long long)st.steps, st.live_max,
-			 (unsigned long long)st.expired,
+			 (unsigned long long)st.steps,
+			 (unsigned long long)(st.step_ns / 1000000),
+			 (unsigned long long)(st.serial_ns / 1000000),
+			 st.live_max, (unsigned long long)st.expired,
 			 (unsigned long long)st.refused);
 	}
 	rc = 0;

@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include "namegen-model/vmath.h"
+
 static uint64_t rotl(uint64_t x, int k)
 {
 	return (x << k) | (x >> (64 - k));
@@ -129,12 +131,7 @@ int sampler_pick(const struct sampler_rules *rules, int v, const float *logits,
 	// the model's distribution are the ones to draw from.
 	if (rules->temperature == 1.0f &&
 	    (rules->top_k == 0 || rules->top_k >= n)) {
-		for (t = 0; t < v; t++)
-			max = logits[t] > max ? logits[t] : max;
-		for (t = 0; t < v; t++) {
-			work[t] = expf(logits[t] - max);
-			sum += work[t];
-		}
+		sum = vmath_softmax_weights(v, logits, 1.0f, work, &max);
 		lz = max + logf((float)sum);
 		if (!allow_end)
 			sum -= work[0];
@@ -155,15 +152,18 @@ int sampler_pick(const struct sampler_rules *rules, int v, const float *logits,
 		if (logits[t] >= cut && logits[t] > max)
 			max = logits[t];
 
-	// Weights at the request's temperature, relative to the best.
+	// Weights at the request's temperature, relative to the best; the
+	// tokens out of the choice weigh 0.
 	inv_t = 1.0f / rules->temperature;
+	for (t = 0; t < v; t++)
+		work[t] = t >= first && logits[t] >= cut
+			      ? (logits[t] - max) * inv_t
+			      : VMATH_EXP_LO;
+	vmath_exp(v, work, work);
 	for (t = 0; t < v; t++) {
-		float w = 0.0f;
-
-		if (t >= first && logits[t] >= cut)
-			w = expf((logits[t] - max) * inv_t);
-		work[t] = w;
-		sum += w;
+		if (t < first || logits[t] < cut)
+			work[t] = 0.0f;
+		sum += work[t];
 	}
 	pick = walk(work, first, v, sum, rng);
 	*logp = logits[pick] - lz;

@@ -7,7 +7,10 @@
 # and beside them the ceiling that this machine's cblas_sgemm allows for
 # the model's FLOPs per generated name, measured in the same run by
 # bench_model_ceiling at the batch that load can form (clients x 10
-# sequences, at most MODEL_BATCH_MAX), with 1 and 2 OpenBLAS threads.
+# sequences, at most MODEL_BATCH_MAX), always on one OpenBLAS thread as
+# in the worker: ceiling_1t by one thread over the whole batch,
+# ceiling_2t by two threads at once, each over half of its rows (the
+# worker's step split over two cores with MODEL_THREADS=2).
 # of_best compares names/s with the better of the two ceilings. Since the
 # machine may be shared, the same comparison per second of CPU time
 # follows: names per second of the worker's CPU time (all its threads)
@@ -16,7 +19,8 @@
 # (the machine may be shared: other work only lowers the figures).
 #
 # Environment: BUILD (build), MODEL_PATH (data/default.model; without it,
-# a stand-in with the default model's sizes is trained for 1 epoch),
+# a stand-in with the default model's sizes, MODEL_SIZE_FLAGS from make,
+# is trained for 1 epoch),
 # BENCH_SECONDS per load level (5), MODEL_BATCH_MAX (256), and any other
 # namegen-model variable (MODEL_BLAS_THREADS, ...).
 set -u
@@ -41,8 +45,9 @@ if [ ! -f "$model" ]; then
 		"sizes trained for 1 epoch (throughput depends on the sizes," \
 		"not the weights; its names run a little longer)"
 	if [ ! -f "$stand_in" ]; then
+		# shellcheck disable=SC2086 # flags, split on purpose
 		"$bin/namegen-train" --epochs 1 --seed 1 \
-			--countries "$root/data/countries.tsv" \
+			--countries "$root/data/countries.tsv" ${MODEL_SIZE_FLAGS:-} \
 			"$root/data/names.tsv" "$stand_in" >"$tmp/train.log" 2>&1 ||
 			{ tail -5 "$tmp/train.log"; exit 1; }
 	fi
@@ -99,6 +104,10 @@ done
 	sort -un) >"$tmp/ceiling" || exit 1
 head -1 "$tmp/ceiling" | sed 's/^.*flops_per_token=/# model: flops_per_token=/'
 
+echo "# ceilings: the step's sgemm products on one OpenBLAS thread, by one" \
+	"thread over the batch (1t) and by two threads at once over half of" \
+	"it each (2t, as the worker with MODEL_THREADS=2); names/s =" \
+	"GFLOP/s / FLOPs per name"
 printf '\n%8s %10s %9s %8s %8s %6s %6s %11s %11s %8s %12s %11s %7s\n' \
 	clients names/s calls/s p50_ms p99_ms batch chars ceiling_1t \
 	ceiling_2t of_best names/cpu_s ceiling_cpu of_cpu

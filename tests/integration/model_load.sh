@@ -3,7 +3,8 @@
 #   - 64 concurrent clients for a few seconds, every Generate shaped
 #     differently (prefix, count, lengths, seed) and every reply checked
 #     against its own request (namegen-cli bench --check);
-#   - a seeded request gives the same names in a busy batch as alone;
+#   - a seeded request gives the same names in a busy batch as alone,
+#     and with the step on one thread as on two (MODEL_THREADS);
 #   - with a batch of one and a queue of two, calls past the queue get
 #     RESOURCE_EXHAUSTED at once, and calls whose deadline passes while
 #     they wait in the queue are dropped (DEADLINE_EXCEEDED);
@@ -61,7 +62,8 @@ stop_worker() {
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" "$2"; }
 
 # ------------------------------------------------ 64 checked clients
-start_worker main || not_ok "worker starts" "$(tail -3 "$tmp/main.log")"
+start_worker main MODEL_THREADS=2 ||
+	not_ok "worker starts" "$(tail -3 "$tmp/main.log")"
 "$cli" model generate --country FR --country IT:0.5 --gender F -n 12 \
 	--seed 99 --json >"$tmp/alone" 2>&1
 
@@ -71,6 +73,7 @@ bench_pid=$!
 sleep 1
 "$cli" model generate --country FR --country IT:0.5 --gender F -n 12 \
 	--seed 99 --json >"$tmp/busy" 2>&1
+"$cli" model generate --country DE -n 100 --seed 7 --json >"$tmp/two" 2>&1
 wait "$bench_pid"
 rc=$?
 bench_pid=
@@ -132,6 +135,38 @@ expired=$(sed -n 's/.*msg=stopped.* expired=\([0-9]*\).*/\1/p' "$tmp/tight.log")
 	grep -q 'status=DEADLINE_EXCEEDED .*before the names were ready' "$tmp/tight.log" &&
 	ok "the worker dropped $expired expired requests from its batch or queue" ||
 	not_ok "worker dropped expired requests" "expired=$expired"
+
+# same_names A B: the names of two JSON replies are the same (and there
+# are some), their log-probs equal to float rounding.
+same_names() {
+	grep '"name"' "$1" >"$1.names"
+	grep '"name"' "$2" >"$2.names"
+	cmp -s "$1.names" "$2.names" && [ -s "$1.names" ] &&
+		paste <(grep -o 'log_prob": [-0-9.e]*' "$1" | cut -d' ' -f2) \
+			<(grep -o 'log_prob": [-0-9.e]*' "$2" | cut -d' ' -f2) |
+		awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > m) m = d }
+			END { exit !(NR > 0 && m < 1e-3) }'
+}
+
+# ------------------------------------ one step thread against two
+# The same seeded request under load, with the batch stepped by one
+# thread: the names are those that two step threads gave above.
+start_worker one MODEL_THREADS=1 ||
+	not_ok "worker starts" "$(tail -3 "$tmp/one.log")"
+"$cli" bench --clients 16 --duration 2 --warmup 0 --country FR \
+	>"$tmp/b16" 2>&1 &
+bench_pid=$!
+sleep 0.5
+"$cli" model generate --country DE -n 100 --seed 7 --json >"$tmp/one" 2>&1
+wait "$bench_pid"
+bench_pid=
+stop_worker
+grep -q 'msg=serving .* threads=2 ' "$tmp/main.log" &&
+	grep -q 'msg=serving .* threads=1 ' "$tmp/one.log" &&
+	same_names "$tmp/one" "$tmp/two" &&
+	[ "$(wc -l <"$tmp/one.names")" -eq 100 ] &&
+	ok "a seeded request gives the same 100 names with 1 and 2 step threads" ||
+	not_ok "seed and step threads" "$(diff "$tmp/one" "$tmp/two" | head)"
 
 # ------------------------------------------------- SIGTERM under load
 start_worker term || not_ok "worker starts" "$(tail -3 "$tmp/term.log")"

@@ -3,7 +3,8 @@
  * each name's log_prob is the model's own (checked against gru_score,
  * which proves that sequences joining and leaving the batch keep their
  * own state), a seed gives the same names alone and in a crowded batch,
- * budgets end in an incomplete reply, and deadlines, a full queue and
+ * and with the step split over several threads, budgets end in an
+ * incomplete reply, and deadlines, a full queue and
  * shutdown end requests the way batcher.h says. */
 #include <math.h>
 #include <pthread.h>
@@ -253,6 +254,76 @@ static void test_seed_is_deterministic(void **state)
 	outcome_free(c);
 	batcher_free(alone);
 	batcher_free(crowd);
+	model_free(m);
+}
+
+/* run_crowd submits N_CROWD requests at once to b (many sequences, so
+ * a step has rows for every thread) and waits for all of them. */
+#define N_CROWD 12
+static void run_crowd(const struct model *m, struct batcher *b,
+		      const float *cond, struct outcome **o)
+{
+	static const char *const prefixes[] = {"", "a", "bé", "c"};
+	struct batch_spec s;
+	int i;
+
+	for (i = 0; i < N_CROWD; i++) {
+		o[i] = outcome_new();
+		spec_for(m, &s, prefixes[i % 4], 20, 1000 + (uint64_t)i);
+		s.rules.temperature = i % 3 ? 1.0f : 0.8f;
+		s.rules.top_k = i % 5 == 4 ? 4 : 0;
+		assert_int_equal(batcher_submit(b, &s, cond, on_done, o[i]),
+				 0);
+	}
+	for (i = 0; i < N_CROWD; i++)
+		outcome_wait(o[i]);
+}
+
+/* The step split over several threads gives the same names, with the
+ * same log-probabilities, as one thread: each sequence keeps its own
+ * generator and its rows' arithmetic does not depend on the split. And
+ * every name's log_prob is still the model's (rows stay with their
+ * sequences). */
+static void test_threads_same_names(void **state)
+{
+	struct model *m = make_model(21);
+	struct batcher_opts o1 = {.model = m, .batch_max = 256, .threads = 1};
+	struct batcher_opts o3 = {.model = m, .batch_max = 256, .threads = 3};
+	struct batcher *b1 = NULL, *b3 = NULL;
+	struct outcome *a[N_CROWD], *c[N_CROWD];
+	struct batcher_stats st;
+	float cond[3 * 12];
+	char err[256];
+	int i, k, names = 0;
+
+	(void)state;
+	assert_int_equal(batcher_start(&b1, &o1, err, sizeof(err)), 0);
+	o3.spin_us = 1; // the futex path as well
+	assert_int_equal(batcher_start(&b3, &o3, err, sizeof(err)), 0);
+	cond_for(m, cond, 1, GRU_GENDER_ANY);
+	run_crowd(m, b1, cond, a);
+	run_crowd(m, b3, cond, c);
+	batcher_get_stats(b3, &st);
+	assert_true(st.live_max >= 3 * BATCH_MIN_PART_ROWS);
+	for (i = 0; i < N_CROWD; i++) {
+		assert_int_equal(a[i]->n, c[i]->n);
+		assert_int_equal(a[i]->attempts, c[i]->attempts);
+		for (k = 0; k < a[i]->n; k++) {
+			const struct batch_name *x = &a[i]->names[k];
+			const struct batch_name *y = &c[i]->names[k];
+
+			assert_string_equal(x->text, y->text);
+			assert_true(fabsf(x->log_prob - y->log_prob) < 1e-5f);
+			assert_true(fabs(model_logp(m, cond, y->text) -
+					 y->log_prob) < 1e-3);
+			names++;
+		}
+		outcome_free(a[i]);
+		outcome_free(c[i]);
+	}
+	assert_true(names > N_CROWD * 5);
+	batcher_free(b1);
+	batcher_free(b3);
 	model_free(m);
 }
 
@@ -537,6 +608,15 @@ static void test_start_checks(void **state)
 	o.queue_max = BATCH_QUEUE_LIMIT + 1;
 	assert_int_equal(batcher_start(&b, &o, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "queue"));
+	o.queue_max = 0;
+	o.threads = BATCH_THREADS_LIMIT + 1;
+	assert_int_equal(batcher_start(&b, &o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "threads"));
+	o.threads = 2;
+	o.spin_us = BATCH_SPIN_US_LIMIT + 1;
+	assert_int_equal(batcher_start(&b, &o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "spin"));
+	assert_null(b);
 	batcher_free(NULL);
 	model_free(m);
 }
@@ -546,6 +626,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rules_and_logprob),
 	    cmocka_unit_test(test_seed_is_deterministic),
+	    cmocka_unit_test(test_threads_same_names),
 	    cmocka_unit_test(test_novel_and_budget),
 	    cmocka_unit_test(test_unique_and_duplicates),
 	    cmocka_unit_test(test_max_length_is_never_cut),
