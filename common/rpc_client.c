@@ -429,6 +429,11 @@ int rpc_client_open(struct rpc_client **out,
 	return 0;
 }
 
+int rpc_client_connections(struct rpc_client *cli)
+{
+	return atomic_load(&cli->pipes);
+}
+
 void rpc_client_close(struct rpc_client *cli)
 {
 	struct pending *p, **cancel;

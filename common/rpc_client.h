@@ -55,6 +55,10 @@ int rpc_client_open(struct rpc_client **out,
  * RPC_CANCELLED before it returns) and frees. Accepts NULL. */
 void rpc_client_close(struct rpc_client *cli);
 
+/* rpc_client_connections is how many connections to workers are live
+ * now (nng pipes; one per worker URL that answered the dial). */
+int rpc_client_connections(struct rpc_client *cli);
+
 /* rpc_client_call sends req to method_name of the service described by
  * svc (e.g. &namegen__v1__model_service__descriptor, "Generate"); req
  * must be of the method's input type. meta may be NULL when nmeta is 0.

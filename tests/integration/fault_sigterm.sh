@@ -16,6 +16,11 @@ cd "$(dirname "$0")/../.."
 export PASSWORD_OPSLIMIT=4 PASSWORD_MEMLIMIT_KIB=65536
 # and the model steps few sequences at once, so its calls take a while
 export MODEL_BATCH_MAX=4
+# 100 unique names after a 17-letter prefix, at most one letter more: a
+# handful exist, so the request spends its whole budget (800 attempts of
+# 18 steps; about 0.25 s in a batch of 4 on this machine's model worker,
+# 6 of them one after another about 1.5 s)
+SLOW_NAMES='{"countries":["DE"],"count":100,"prefix":"Annemariekatharin","max_length":18}'
 soak_stack_start GATEWAY_RPC_TIMEOUT_MS=5000 ||
 	{ not_ok "the stack starts"; tap_done; exit 1; }
 log=$GW_DIR/load.log
@@ -109,9 +114,9 @@ load_pid=$!
 for _ in $(seq 100); do [ -s "$log" ] && break; sleep 0.1; done
 sleep 1
 
-# 100 names of 10 characters or more: many attempts, a slow request
-probe model 8 POST /api/v1/names \
-	'{"countries":["DE"],"count":100,"min_length":10}'
+# SLOW_NAMES: a slow request, each holding the small batch for its whole
+# budget
+probe model 6 POST /api/v1/names "$SLOW_NAMES"
 term model
 t_model=$T_TERM
 check_probes model
@@ -132,8 +137,7 @@ soak_wait_status /api/v1/me 401 15 -H "Authorization: Bearer x" &&
 	ok "auth: started again, the same gateway uses it" ||
 	not_ok "auth: started again, the same gateway uses it"
 sleep 1.5
-probe gateway 8 POST /api/v1/names \
-	'{"countries":["DE"],"count":100,"min_length":10}'
+probe gateway 6 POST /api/v1/names "$SLOW_NAMES"
 term gateway
 t_gw=$T_TERM
 check_probes gateway

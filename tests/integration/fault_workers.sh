@@ -156,8 +156,11 @@ load_pid=$!
 for _ in $(seq 100); do [ -s "$log" ] && break; sleep 0.1; done
 [ -s "$log" ] || not_ok "the load starts" "$(cat "$GW_DIR/load.out")"
 
-# the load runs while these start; 100 names of 10 characters or more: many attempts, a slow request
-slow model /api/v1/names '{"countries":["DE"],"count":100,"min_length":10}'
+# the load runs while these start; 100 unique names after a 17-letter
+# prefix and at most one letter more: a handful exist, so each request
+# spends its whole budget (800 attempts of 18 steps, about 0.25 s in the
+# batch of 4), and the 8 take about 2 s one after another
+slow model /api/v1/names '{"countries":["DE"],"count":100,"prefix":"Annemariekatharin","max_length":18}'
 kill_and_restart model 200 /api/v1/meta
 # when the gateway said it listens, just after opening its RPC clients
 t_open=$(date -d "$(sed -n '1s/^ts=\([^ ]*\) .*msg=listening .*/\1/p' \

@@ -96,11 +96,11 @@ dups=$(names "$tmp/u" | sort | uniq -d | wc -l)
 [ "$(names "$tmp/u" | wc -l)" -eq 60 ] && [ "$dups" -eq 0 ] &&
 	ok "unique: 60 names, no duplicate" ||
 	not_ok "unique: 60 names, no duplicate" "dups=$dups"
-"$cli" model generate --country IT --prefix Mari --max 5 -n 30 \
+"$cli" model generate --country IT --prefix Mari --max 6 -n 30 \
 	--allow-duplicates --seed 3 --json >"$tmp/d" 2>&1
 [ "$(names "$tmp/d" | wc -l)" -eq 30 ] &&
 	[ "$(names "$tmp/d" | sort | uniq -d | wc -l)" -gt 0 ] &&
-	ok "allow-duplicates: 30 names of at most 5 chars after Mari, some twice" ||
+	ok "allow-duplicates: 30 names of at most 6 chars after Mari, some twice" ||
 	not_ok "allow-duplicates" "$(names "$tmp/d" | tr '\n' ' ')"
 
 # Novel: none of the names is in the training data.
