@@ -160,6 +160,7 @@ int main(int argc, char **argv)
 	so.url = url;
 	so.key = have_key ? key : NULL;
 	so.service = model_service_base(ms);
+	so.inline_methods = model_service_inline_methods;
 	so.queue_max = bo.queue_max + so.contexts;
 	if (rpc_server_start(&srv, &so, err, sizeof(err)) != 0) {
 		log_fatal("cannot serve", "error=%s",

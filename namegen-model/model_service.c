@@ -326,6 +326,9 @@ static void ms_generate(Namegen__V1__ModelService_Service *svc,
 			  : "the model worker is out of memory");
 }
 
+const char *const model_service_inline_methods[] = {"Generate", "Meta",
+							NULL};
+
 /* ------------------------------------------------------------- Score */
 
 static Namegen__V1__Gender gender_to_proto(int g)

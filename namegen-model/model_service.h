@@ -30,6 +30,12 @@ void model_service_free(struct model_service *ms);
 /* model_service_base is the protobuf-c service to give rpc_server. */
 ProtobufCService *model_service_base(struct model_service *ms);
 
+/* model_service_inline_methods lists the methods whose handlers never
+ * block (for struct rpc_server_opts.inline_methods): Generate only hands
+ * the request to the batcher, Meta answers a reply built at start. Score
+ * runs its batch on the handler's thread and stays on the pool. */
+extern const char *const model_service_inline_methods[];
+
 /* model_service_parse_generate checks req and fills spec and cond
  * (gru_cond_size floats). A request without a seed gets a random one;
  * spec->deadline_ms is left 0. Returns 0, or -1 with a message for the
