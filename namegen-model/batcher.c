@@ -583,6 +583,7 @@ int batcher_start(struct batcher **out, const struct batcher_opts *opts,
 		return -1;
 	}
 	b->thread_ok = true;
+	pthread_setname_np(b->thread, "batcher"); // for top -H, perf
 	*out = b;
 	return 0;
 nomem:

@@ -162,6 +162,7 @@ int team_start(struct team **out, int threads, int spin_us, char *err,
 {
 	struct team *t;
 	size_t size = (sizeof(*t) + CACHE_LINE - 1) / CACHE_LINE * CACHE_LINE;
+	char name[16];
 	int i, rc;
 
 	*out = NULL;
@@ -197,6 +198,8 @@ int team_start(struct team **out, int threads, int spin_us, char *err,
 			return -1;
 		}
 		t->started = i;
+		snprintf(name, sizeof(name), "step%d", i);
+		pthread_setname_np(t->tid[i], name); // for top -H, perf
 	}
 	*out = t;
 	return 0;
