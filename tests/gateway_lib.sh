@@ -20,6 +20,30 @@ export PASSWORD_OPSLIMIT=1 PASSWORD_MEMLIMIT_KIB=8
 # every client here is 127.0.0.1, sharing one Redis with the other tests
 export LOGIN_FAILS_PER_ADDR=100000 REGISTER_PER_ADDR=100000
 
+# gw_valgrind_wrap DIR: from now on $BIN holds wrappers that run the
+# gateway, namegen-model and auth-service under valgrind memcheck (exit
+# status 99 on an error or a definite leak), each process's report in
+# DIR/vg-PROGRAM.PID.log; the real programs stay in $GW_REAL_BIN. For
+# tests/integration/abuse_valgrind.sh, and for GW_VALGRIND=DIR, which
+# runs any of these tests that way (tests/integration/e2e_valgrind.sh).
+gw_valgrind_wrap() {
+	local dir=$1 p
+	GW_REAL_BIN=$BIN
+	BIN=$GW_DIR/vgbin
+	mkdir -p "$BIN"
+	for p in gateway namegen-model auth-service; do
+		cat >"$BIN/$p" <<WRAP
+#!/bin/sh
+exec valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \\
+	--show-leak-kinds=definite --errors-for-leak-kinds=definite \\
+	--num-callers=30 --log-file="$dir/vg-$p.%p.log" \\
+	"$GW_REAL_BIN/$p" "\$@"
+WRAP
+		chmod +x "$BIN/$p"
+	done
+}
+[ -n "${GW_VALGRIND:-}" ] && gw_valgrind_wrap "$GW_VALGRIND"
+
 gw_cleanup() {
 	local p
 	for p in "${GW_PIDS[@]}"; do

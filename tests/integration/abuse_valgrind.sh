@@ -25,19 +25,8 @@ fi
 . tests/bench/soak_lib.sh
 
 # BIN points at wrappers that run the real programs under memcheck.
-real_bin=$BIN
-BIN=$GW_DIR/vgbin
-mkdir -p "$BIN"
-for p in gateway namegen-model auth-service; do
-	cat >"$BIN/$p" <<WRAP
-#!/bin/sh
-exec valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \\
-	--show-leak-kinds=definite --errors-for-leak-kinds=definite \\
-	--num-callers=30 --log-file="$GW_DIR/vg-$p.%p.log" \\
-	"$real_bin/$p" "\$@"
-WRAP
-	chmod +x "$BIN/$p"
-done
+gw_valgrind_wrap "$GW_DIR"
+real_bin=$GW_REAL_BIN
 # the migration runs outside valgrind: it is not a long-lived process
 "$real_bin/auth-service" --migrate >"$GW_DIR/migrate.log" 2>&1
 export GATEWAY_RPC_TIMEOUT_MS=15000
