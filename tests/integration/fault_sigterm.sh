@@ -125,9 +125,9 @@ soak_wait_status /api/v1/meta 200 15 &&
 	ok "model: started again, the same gateway uses it" ||
 	not_ok "model: started again, the same gateway uses it"
 sleep 1
-# 8 logins on 2 hashing threads: the last ones are still queued at the
-# signal
-probe auth 8 POST /api/v1/session \
+# 16 logins on 2 hashing threads (about 0.12 s a hash here, so about
+# 1 s in all): the last ones are still queued at the signal
+probe auth 16 POST /api/v1/session \
 	"{\"email\":\"$u@example.org\",\"password\":\"sigterm-password\"}"
 term auth
 t_auth=$T_TERM

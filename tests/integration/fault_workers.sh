@@ -33,12 +33,12 @@ gw_pid=$(soak_pid gateway)
 log=$GW_DIR/load.log
 favs=$GW_DIR/load.favorites
 
-# slow NAME PATH BODY: starts 8 slow requests in the background, 0.4 s
-# before a kill, so that calls are in flight when it comes (their "code
-# seconds" go to $GW_DIR/slow.NAME.*).
+# slow NAME PATH BODY [N]: starts N (8) slow requests in the background,
+# 0.4 s before a kill, so that calls are in flight when it comes (their
+# "code seconds" go to $GW_DIR/slow.NAME.*).
 slow() {
 	local i
-	for i in 1 2 3 4 5 6 7 8; do
+	for i in $(seq "${4:-8}"); do
 		curl -s -o /dev/null -w '%{http_code} %{time_total}\n' \
 			--max-time 10 -H 'Content-Type: application/json' \
 			--data "$3" "$GW_URL$2" >"$GW_DIR/slow.$1.$i" &
@@ -177,8 +177,9 @@ u=kill$RANDOM
 req POST /api/v1/users "{\"username\":\"$u\",\"email\":\"$u@example.org\",\"password\":\"kill-password\"}"
 expect "a user for the login requests" 201
 sleep 1
-# logins queue on the 2 hashing threads
-slow auth /api/v1/session "{\"email\":\"$u@example.org\",\"password\":\"kill-password\"}"
+# 16 logins queue on the 2 hashing threads (about 0.12 s a hash here, so
+# about 1 s in all, well past the kill)
+slow auth /api/v1/session "{\"email\":\"$u@example.org\",\"password\":\"kill-password\"}" 16
 # /api/v1/me with a made-up token is a 401 when the auth-service answers
 kill_and_restart auth 401 /api/v1/me -H "Authorization: Bearer x"
 check_slow auth
