@@ -874,6 +874,9 @@ int auth_redis_submit(struct auth_redis *r, const struct auth_redis_cmd *cmd,
 					   pipe_main, &r->pipes[i]) != 0)
 				break;
 			r->pipes[i].running = true;
+			/* named, or it would carry its creator's name (an
+			 * nng thread's) in top -H and perf */
+			pthread_setname_np(r->pipes[i].thread, "redis-pipe");
 		}
 		if (i == 0) {
 			snprintf(err, errlen, "cannot start a thread");
