@@ -137,6 +137,23 @@ for c in 1 8 64 256; do
 done
 printf '\nworker RSS during the 256-client run: %d kB (peak %d kB)\n' \
 	"$rss_kb" "$hwm_kb"
+# issue 4's targets, read off the table: at 64 clients at least 50% of
+# the better ceiling and a p99 under 25 ms; under 64 MB at 256 clients
+l=${line[64]}
+b=$((640 < batch_max ? 640 : batch_max))
+awk -v nps="$(field names_per_s "$l")" -v p99="$(field p99_ms "$l")" \
+	-v cpn="$(field chars_per_name "$l")" -v rss="$rss_kb" \
+	-v g1="$(field gflops "$(grep "^batch=$b threads=1 " "$tmp/ceiling")")" \
+	-v g2="$(field gflops "$(grep "^batch=$b threads=2 " "$tmp/ceiling")")" \
+	-v fpt="$(head -1 "$tmp/ceiling" | sed -n 's/.*flops_per_token=\([0-9]*\).*/\1/p')" \
+	'function verdict(ok) { return ok ? "met" : "NOT met" }
+	BEGIN {
+		g = g1 > g2 ? g1 : g2
+		pct = fpt > 0 && g > 0 ? 100 * nps * fpt * (cpn + 1) / (g * 1e9) : 0
+		printf "targets: at 64 clients %.0f%% of the ceiling (at least 50%%: %s), p99 %.2f ms (under 25: %s); RSS at 256 clients %.1f MB (under 64: %s)\n",
+			pct, verdict(pct >= 50), p99, verdict(p99 < 25),
+			rss / 1024, verdict(rss / 1024 < 64)
+	}'
 echo "load average (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 kill -TERM "$worker_pid"
 wait "$worker_pid"
