@@ -547,16 +547,18 @@ int rpc_server_start(struct rpc_server **out,
 	if (srv->opts.dedup_entries <= 0)
 		srv->opts.dedup_entries = 1024;
 	for (i = 0; opts->inline_methods && opts->inline_methods[i]; i++) {
-		const ProtobufCServiceDescriptor *sd = opts->service->descriptor;
+		const ProtobufCServiceDescriptor *sd =
+		    opts->service->descriptor;
 		const ProtobufCMethodDescriptor *m =
 		    protobuf_c_service_descriptor_get_method_by_name(
 			sd, opts->inline_methods[i]);
 		unsigned mi = m ? (unsigned)(m - sd->methods) : 64;
 
 		if (mi >= 64) {
-			snprintf(err, errlen, "%s has no method \"%s\" to run "
-				 "inline", sd->short_name,
-				 opts->inline_methods[i]);
+			snprintf(err, errlen,
+				 "%s has no method \"%s\" to run "
+				 "inline",
+				 sd->short_name, opts->inline_methods[i]);
 			free(srv);
 			return -1;
 		}

@@ -49,9 +49,9 @@ struct rpc_server_opts {
 	const char *const *inline_methods; /* NULL-terminated names of the
 				      methods that never block (run on nng's
 				      threads); the others use the pool */
-	int queue_max;		   /* calls waiting for a thread; 0 = 1024 */
-	size_t max_message;	   /* 0 = RPC_MAX_MESSAGE_DEFAULT */
-	int dedup_entries;	   /* answers kept for resends; 0 = 4096 */
+	int queue_max;	    /* calls waiting for a thread; 0 = 1024 */
+	size_t max_message; /* 0 = RPC_MAX_MESSAGE_DEFAULT */
+	int dedup_entries;  /* answers kept for resends; 0 = 4096 */
 };
 
 /* rpc_server_start listens and starts serving. Returns 0 and sets *out,

@@ -326,8 +326,7 @@ static void ms_generate(Namegen__V1__ModelService_Service *svc,
 			  : "the model worker is out of memory");
 }
 
-const char *const model_service_inline_methods[] = {"Generate", "Meta",
-							NULL};
+const char *const model_service_inline_methods[] = {"Generate", "Meta", NULL};
 
 /* ------------------------------------------------------------- Score */
 

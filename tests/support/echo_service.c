@@ -3,6 +3,7 @@
 
 #include <stdatomic.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/rpc_server.h"
 
@@ -46,4 +47,52 @@ Rpctest__EchoService_Service echo_service = RPCTEST__ECHO_SERVICE__INIT(echo_);
 uint64_t echo_invocations(void)
 {
 	return atomic_load(&echo_count);
+}
+
+double echo_now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void echo_call_done(void *arg, struct rpc_reply *r)
+{
+	struct echo_call *c = arg;
+
+	c->status = r->status;
+	c->at = echo_now_s();
+	__atomic_store_n(&c->done, 1, __ATOMIC_SEQ_CST);
+}
+
+int echo_start(struct rpc_client *cli, struct echo_call *calls, int n,
+	       uint32_t sleep_ms, int timeout_ms)
+{
+	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
+	int i, rv;
+
+	req.sleep_ms = sleep_ms;
+	for (i = 0; i < n; i++) {
+		rv = rpc_client_call(cli, &rpctest__echo_service__descriptor,
+				     "Echo", &req.base, NULL, 0, timeout_ms,
+				     echo_call_done, &calls[i]);
+		if (rv != 0)
+			return rv;
+	}
+	return 0;
+}
+
+int echo_wait(struct echo_call *calls, int n, int wait_ms)
+{
+	double until = echo_now_s() + wait_ms / 1e3;
+	int i, ended = 0;
+
+	for (i = 0; i < n; i++) {
+		while (!__atomic_load_n(&calls[i].done, __ATOMIC_SEQ_CST) &&
+		       echo_now_s() < until)
+			usleep(5000);
+		ended += __atomic_load_n(&calls[i].done, __ATOMIC_SEQ_CST);
+	}
+	return ended;
 }

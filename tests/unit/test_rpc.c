@@ -465,42 +465,21 @@ static void test_load_spreads_and_survives_a_worker_leaving(void **state)
 	rpc_server_free(s2);
 }
 
-struct async_result {
-	int status;
-	int done;
-};
-
-static void async_done(void *arg, struct rpc_reply *r)
-{
-	struct async_result *a = arg;
-
-	a->status = r->status;
-	__atomic_store_n(&a->done, 1, __ATOMIC_SEQ_CST);
-}
-
 static void test_drain_finishes_calls_in_progress(void **state)
 {
-	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
 	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
 	struct rpc_client *cli = open_client(ipc_url, key);
-	struct async_result a = {0};
+	struct echo_call a = {0};
 	struct rpc_reply r;
 
 	(void)state;
 	/* make sure the connection is up */
 	assert_int_equal(echo_sync(cli, 0, 0, 0, 0, &r), RPC_OK);
 	rpc_reply_clear(&r);
-	req.sleep_ms = 300;
-	assert_int_equal(
-	    rpc_client_call(cli, &rpctest__echo_service__descriptor, "Echo",
-			    &req.base, NULL, 0, 5000, async_done, &a),
-	    0);
+	assert_int_equal(echo_start(cli, &a, 1, 300, 5000), 0);
 	usleep(100000); /* the call is in the handler now */
 	assert_int_equal(rpc_server_drain(srv, 3000), 0);
-	for (int i = 0; i < 200 && !__atomic_load_n(&a.done, __ATOMIC_SEQ_CST);
-	     i++)
-		usleep(10000);
-	assert_int_equal(a.done, 1);
+	assert_int_equal(echo_wait(&a, 1, 2000), 1);
 	assert_int_equal(a.status, RPC_OK);
 	rpc_client_close(cli);
 	rpc_server_free(srv);
@@ -508,26 +487,18 @@ static void test_drain_finishes_calls_in_progress(void **state)
 
 static void test_full_queue_is_resource_exhausted(void **state)
 {
-	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
 	struct rpc_server *srv = start_server(ipc_url, 0, 1, 1);
 	struct rpc_client *cli = open_client(ipc_url, key);
-	struct async_result a[6] = {{0}};
+	struct echo_call a[6] = {{0}};
 	struct rpc_reply r;
 	int i, ok = 0, busy = 0;
 
 	(void)state;
 	assert_int_equal(echo_sync(cli, 0, 0, 0, 0, &r), RPC_OK);
 	rpc_reply_clear(&r);
-	req.sleep_ms = 200;
-	for (i = 0; i < 6; i++)
-		assert_int_equal(
-		    rpc_client_call(cli, &rpctest__echo_service__descriptor,
-				    "Echo", &req.base, NULL, 0, 5000,
-				    async_done, &a[i]),
-		    0);
+	assert_int_equal(echo_start(cli, a, 6, 200, 5000), 0);
+	assert_int_equal(echo_wait(a, 6, 10000), 6);
 	for (i = 0; i < 6; i++) {
-		while (!__atomic_load_n(&a[i].done, __ATOMIC_SEQ_CST))
-			usleep(5000);
 		ok += a[i].status == RPC_OK;
 		busy += a[i].status == RPC_RESOURCE_EXHAUSTED;
 	}
@@ -545,11 +516,10 @@ static void test_full_queue_is_resource_exhausted(void **state)
 static void test_inline_method_skips_the_queue(void **state)
 {
 	static const char *const inline_echo[] = {"Echo", NULL};
-	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
 	struct rpc_server_opts o = {0};
 	struct rpc_server *srv;
 	struct rpc_client *cli;
-	struct async_result a[6] = {{0}};
+	struct echo_call a[6] = {{0}};
 	struct rpc_reply r;
 	char err[256];
 	int i;
@@ -566,18 +536,10 @@ static void test_inline_method_skips_the_queue(void **state)
 	cli = open_client(ipc_url, key);
 	assert_int_equal(echo_sync(cli, 0, 0, 0, 0, &r), RPC_OK);
 	rpc_reply_clear(&r);
-	req.sleep_ms = 200;
+	assert_int_equal(echo_start(cli, a, 6, 200, 5000), 0);
+	assert_int_equal(echo_wait(a, 6, 10000), 6);
 	for (i = 0; i < 6; i++)
-		assert_int_equal(
-		    rpc_client_call(cli, &rpctest__echo_service__descriptor,
-				    "Echo", &req.base, NULL, 0, 5000,
-				    async_done, &a[i]),
-		    0);
-	for (i = 0; i < 6; i++) {
-		while (!__atomic_load_n(&a[i].done, __ATOMIC_SEQ_CST))
-			usleep(5000);
 		assert_int_equal(a[i].status, RPC_OK);
-	}
 	rpc_client_close(cli);
 	rpc_server_free(srv);
 }
@@ -600,17 +562,12 @@ static void test_inline_unknown_method_is_refused(void **state)
 
 static void test_close_cancels_calls_in_flight(void **state)
 {
-	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
 	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
 	struct rpc_client *cli = open_client(ipc_url, key);
-	struct async_result a = {0};
+	struct echo_call a = {0};
 
 	(void)state;
-	req.sleep_ms = 300;
-	assert_int_equal(
-	    rpc_client_call(cli, &rpctest__echo_service__descriptor, "Echo",
-			    &req.base, NULL, 0, 5000, async_done, &a),
-	    0);
+	assert_int_equal(echo_start(cli, &a, 1, 300, 5000), 0);
 	rpc_client_close(cli);
 	assert_int_equal(a.done, 1);
 	assert_int_equal(a.status, RPC_CANCELLED);

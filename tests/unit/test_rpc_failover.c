@@ -31,14 +31,6 @@ static uint8_t key[RPC_KEY_BYTES];
 static char url1[128], url2[128];
 static pid_t workers[4]; /* started and not yet killed: the teardown's */
 
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* serve runs in the child: an echo server on url until killed. */
 static int serve(const char *url)
 {
@@ -144,56 +136,12 @@ static void wait_ok(struct rpc_client *cli)
 	fail_msg("the worker never answered");
 }
 
-struct async_result {
-	int status;
-	double at; /* when done ran */
-	int done;
-};
-
-static void async_done(void *arg, struct rpc_reply *r)
-{
-	struct async_result *a = arg;
-
-	a->status = r->status;
-	a->at = now_s();
-	__atomic_store_n(&a->done, 1, __ATOMIC_SEQ_CST);
-}
-
-/* start_slow starts CALLS calls that each take sleep_ms in the worker. */
-static void start_slow(struct rpc_client *cli, struct async_result *a,
-		       uint32_t sleep_ms)
-{
-	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
-	int i;
-
-	req.sleep_ms = sleep_ms;
-	for (i = 0; i < CALLS; i++)
-		assert_int_equal(
-		    rpc_client_call(cli, &rpctest__echo_service__descriptor,
-				    "Echo", &req.base, NULL, 0, 5000,
-				    async_done, &a[i]),
-		    0);
-}
-
-static void wait_all(struct async_result *a)
-{
-	int i, j;
-
-	for (i = 0; i < CALLS; i++) {
-		for (j = 0;
-		     j < 800 && !__atomic_load_n(&a[i].done, __ATOMIC_SEQ_CST);
-		     j++)
-			usleep(10000);
-		assert_int_equal(a[i].done, 1);
-	}
-}
-
 /* The only worker dies with calls in its handlers, within the client's
  * start-up grace: they end UNAVAILABLE at once, not at their 5 s
  * deadline; new calls fail at once; a restarted worker is used again. */
 static void test_killed_worker_fails_calls_at_once(void **state)
 {
-	struct async_result a[CALLS] = {{0}};
+	struct echo_call a[CALLS] = {{0}};
 	struct rpc_client *cli;
 	pid_t pid = worker_start(url1);
 	double t_kill, t0;
@@ -202,11 +150,11 @@ static void test_killed_worker_fails_calls_at_once(void **state)
 	(void)state;
 	cli = client_open(url1);
 	wait_ok(cli);
-	start_slow(cli, a, 3000);
+	assert_int_equal(echo_start(cli, a, CALLS, 3000, 5000), 0);
 	usleep(300000); /* the calls are in the handlers */
-	t_kill = now_s();
+	t_kill = echo_now_s();
 	worker_kill(pid);
-	wait_all(a);
+	assert_int_equal(echo_wait(a, CALLS, 8000), CALLS);
 	for (i = 0; i < CALLS; i++) {
 		assert_int_equal(a[i].status, RPC_UNAVAILABLE);
 		if (a[i].at - t_kill > 0.5)
@@ -214,9 +162,9 @@ static void test_killed_worker_fails_calls_at_once(void **state)
 				 a[i].at - t_kill);
 	}
 
-	t0 = now_s();
+	t0 = echo_now_s();
 	assert_int_equal(echo_sync(cli, 0), RPC_UNAVAILABLE);
-	assert_true(now_s() - t0 < 0.1);
+	assert_true(echo_now_s() - t0 < 0.1);
 
 	pid = worker_start(url1);
 	wait_ok(cli);
@@ -228,7 +176,7 @@ static void test_killed_worker_fails_calls_at_once(void **state)
  * the other one, and every call succeeds. */
 static void test_other_worker_takes_over(void **state)
 {
-	struct async_result a[CALLS] = {{0}};
+	struct echo_call a[CALLS] = {{0}};
 	struct rpc_client *cli;
 	char urls[300];
 	pid_t p1 = worker_start(url1), p2 = worker_start(url2);
@@ -243,10 +191,10 @@ static void test_other_worker_takes_over(void **state)
 	for (i = 0; i < 1000 && rpc_client_connections(cli) < 2; i++)
 		usleep(10000);
 	assert_int_equal(rpc_client_connections(cli), 2);
-	start_slow(cli, a, 500);
+	assert_int_equal(echo_start(cli, a, CALLS, 500, 5000), 0);
 	usleep(100000);
 	worker_kill(p1);
-	wait_all(a);
+	assert_int_equal(echo_wait(a, CALLS, 8000), CALLS);
 	for (i = 0; i < CALLS; i++)
 		assert_int_equal(a[i].status, RPC_OK);
 	assert_int_equal(echo_sync(cli, 0), RPC_OK);
