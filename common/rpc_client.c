@@ -11,6 +11,13 @@
  * keep them queued to resend when a worker comes back. While another
  * connection is live, nng resends them there and they are left alone.
  *
+ * Bundling (see rpc_client.h): a call of a bundled method that has to
+ * wait is queued with its sealed message; when a message of those in
+ * flight ends, the queue is flushed as one bundle, carried by the first
+ * call's pending (the carrier: listed in flight, with the others chained
+ * to it as members). The carrier's answer is split among its members by
+ * call id.
+ *
  * Deadlines are kept by the client's own timer thread, which cancels calls
  * whose deadline has passed; nng's aio timeouts are not used, because
  * nng 1.5.2's aio expiry could hang nng_close or abort afterwards when
@@ -56,8 +63,15 @@ struct pending {
 	 * that took it): finishing parks it, the canceller frees it. */
 	bool cancelling;
 	bool parked;
-	int fail_status;	     /* set when failed from outside: no
-					connection left, or the deadline */
+	int fail_status; /* set when failed from outside: no
+			    connection left, or the deadline */
+	bool listed;	 /* in the in-flight list */
+	bool windowed;	 /* counts in cli->bundle_inflight */
+	bool bundled;	 /* carries a bundle */
+	nng_msg *msg;	 /* its sealed Call, while queued */
+	size_t msg_len;
+	struct pending *mnext;	     /* bundle queue, or a carrier's
+					members */
 	struct pending *prev, *next; /* in-flight list or free list */
 };
 
@@ -79,7 +93,13 @@ struct rpc_client {
 	bool timer_running;
 	struct pending *inflight;
 	struct pending *freelist;
-	int ninflight;
+	int ninflight; /* calls not yet ended, listed or not */
+
+	const char *const *bundle_methods;
+	int bundle_window;
+	int bundle_inflight;		   /* windowed messages in flight */
+	struct pending *bq_head, *bq_tail; /* calls waiting for a bundle */
+	int bq_len;
 	atomic_int pipes;      /* live connections (changed under mu) */
 	atomic_bool connected; /* a connection has been up since open */
 	bool closing;
@@ -115,12 +135,15 @@ static void client_finish(struct pending *p, struct rpc_reply *r)
 		protobuf_c_message_free_unpacked(r->body, NULL);
 
 	pthread_mutex_lock(&cli->mu);
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		cli->inflight = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
+	if (p->listed) {
+		if (p->prev)
+			p->prev->next = p->next;
+		else
+			cli->inflight = p->next;
+		if (p->next)
+			p->next->prev = p->prev;
+		p->listed = false;
+	}
 	cli->ninflight--;
 	p->next = p->prev = NULL;
 	/* Kept for the next call with its context open: the free list never
@@ -230,12 +253,169 @@ static void client_received(struct pending *p, nng_msg *m)
 	client_finish(p, &r);
 }
 
+/* ------------------------------------------------------------ bundles */
+
+/* client_members lists a carrier's members, the carrier last (it is
+ * finished last: once recycled it may carry another call). */
+static int client_members(struct pending *p, struct pending **all)
+{
+	struct pending *q;
+	int n = 0;
+
+	for (q = p->mnext; q && n < RPC_BUNDLE_MAX - 1; q = q->mnext)
+		all[n++] = q;
+	all[n++] = p;
+	p->mnext = NULL;
+	return n;
+}
+
+/* client_fail_all ends every call of a carrier with the same status. */
+static void client_fail_all(struct pending *p, int status, const char *msg)
+{
+	struct pending *all[RPC_BUNDLE_MAX];
+	int i, n = client_members(p, all);
+
+	for (i = 0; i < n; i++)
+		client_fail(all[i], status, msg);
+}
+
+/* client_received_bundle splits a bundle's answer among its calls, by
+ * call id; a call the answer leaves out ends with RPC_UNAVAILABLE. */
+static void client_received_bundle(struct pending *p, nng_msg *m)
+{
+	struct rpc_client *cli = p->cli;
+	struct pending *all[RPC_BUNDLE_MAX];
+	struct rpc_part parts[RPC_BUNDLE_MAX];
+	Namegen__V1__Result *res;
+	char err[RPC_MESSAGE_MAX];
+	int n, k, i, j;
+
+	if (nng_msg_len(m) > cli->max_message) {
+		nng_msg_free(m);
+		client_fail_all(p, RPC_INTERNAL,
+				"the worker's answer is too large");
+		return;
+	}
+	k = rpc_unbundle(nng_msg_body(m), nng_msg_len(m), parts,
+			 RPC_BUNDLE_MAX, err, sizeof(err));
+	if (k == 0) {
+		/* One Result for the whole message: the worker refused it
+		 * before it could read a call (too large, or a worker that
+		 * does not know bundles). */
+		struct rpc_reply r = {0};
+
+		if (rpc_open(cli->have_key ? cli->key : NULL, nng_msg_body(m),
+			     nng_msg_len(m), &namegen__v1__result__descriptor,
+			     (ProtobufCMessage **)&res, err,
+			     sizeof(err)) != 0) {
+			nng_msg_free(m);
+			client_fail_all(p, RPC_INTERNAL,
+					"the worker's answer is malformed");
+			return;
+		}
+		r.status = res->status != 0 && !res->call_id ? (int)res->status
+							     : RPC_INTERNAL;
+		snprintf(r.message, sizeof(r.message), "%s",
+			 r.status != RPC_INTERNAL && res->message
+			     ? res->message
+			     : "the worker's answer is malformed");
+		namegen__v1__result__free_unpacked(res, NULL);
+		nng_msg_free(m);
+		client_fail_all(p, r.status, r.message);
+		return;
+	}
+	if (k < 0) {
+		nng_msg_free(m);
+		client_fail_all(p, RPC_INTERNAL,
+				"the worker's answer is malformed");
+		return;
+	}
+	n = client_members(p, all);
+	for (i = 0; i < k; i++) {
+		nng_msg *part;
+
+		if (rpc_open(cli->have_key ? cli->key : NULL, parts[i].data,
+			     parts[i].len, &namegen__v1__result__descriptor,
+			     (ProtobufCMessage **)&res, err, sizeof(err)) != 0)
+			continue;
+		for (j = 0; j < n; j++)
+			if (all[j] && res->client_id == cli->client_id &&
+			    res->call_id == all[j]->call_id)
+				break;
+		namegen__v1__result__free_unpacked(res, NULL);
+		if (j == n || nng_msg_alloc(&part, parts[i].len) != 0)
+			continue;
+		memcpy(nng_msg_body(part), parts[i].data, parts[i].len);
+		client_received(all[j], part); /* opened once more: rare
+						  enough not to matter */
+		all[j] = NULL;
+	}
+	nng_msg_free(m);
+	for (j = 0; j < n; j++)
+		if (all[j])
+			client_fail(all[j], RPC_UNAVAILABLE,
+				    "the worker did not answer this call");
+}
+
+static void client_flush(struct rpc_client *cli, struct pending *list);
+
+/* client_take_queue takes the calls waiting for a bundle, as many as fit
+ * in one; the caller holds cli->mu. */
+static struct pending *client_take_queue(struct rpc_client *cli)
+{
+	struct pending *head = cli->bq_head, *last = NULL, *q;
+	size_t bytes = 0;
+	int n = 0;
+
+	for (q = head; q && n < RPC_BUNDLE_MAX; q = q->mnext) {
+		struct rpc_part part = {NULL, q->msg_len};
+
+		bytes += rpc_bundle_size(&part, 1);
+		if (n > 0 && bytes > cli->max_message)
+			break;
+		last = q;
+		n++;
+	}
+	if (!last)
+		return NULL;
+	cli->bq_head = last->mnext;
+	if (!cli->bq_head)
+		cli->bq_tail = NULL;
+	cli->bq_len -= n;
+	last->mnext = NULL;
+	return head;
+}
+
+/* client_window_release ends a windowed message in flight and sends what
+ * waited for it. */
+static void client_window_release(struct rpc_client *cli)
+{
+	struct pending *list;
+
+	pthread_mutex_lock(&cli->mu);
+	cli->bundle_inflight--;
+	while (cli->bq_head && cli->bundle_inflight < cli->bundle_window) {
+		list = client_take_queue(cli);
+		cli->bundle_inflight++; /* the flush's message */
+		pthread_mutex_unlock(&cli->mu);
+		client_flush(cli, list);
+		pthread_mutex_lock(&cli->mu);
+	}
+	pthread_mutex_unlock(&cli->mu);
+}
+
 static void client_aio_done(void *arg)
 {
 	struct pending *p = arg;
 	struct rpc_client *cli = p->cli;
 	int rv = nng_aio_result(p->aio);
 
+	/* The message ended (failed, or answered): calls waiting for a
+	 * bundle go now, before this one's answer is handed out. */
+	if (p->windowed && (rv != 0 || p->state == P_RECV)) {
+		p->windowed = false;
+		client_window_release(cli);
+	}
 	if (rv != 0) {
 		int fail;
 
@@ -249,19 +429,19 @@ static void client_aio_done(void *arg)
 		fail = p->fail_status;
 		pthread_mutex_unlock(&cli->mu);
 		if (fail == RPC_DEADLINE_EXCEEDED)
-			client_fail(p, fail,
-				    "the worker did not answer in time");
+			client_fail_all(p, fail,
+					"the worker did not answer in time");
 		else if (fail)
-			client_fail(p, fail, "no worker is reachable");
+			client_fail_all(p, fail, "no worker is reachable");
 		else if (rv == NNG_ETIMEDOUT)
-			client_fail(p, RPC_DEADLINE_EXCEEDED,
-				    "the worker did not answer in time");
+			client_fail_all(p, RPC_DEADLINE_EXCEEDED,
+					"the worker did not answer in time");
 		else if (rv == NNG_ECANCELED || rv == NNG_ECLOSED)
-			client_fail(p, RPC_CANCELLED,
-				    "the call was cancelled");
+			client_fail_all(p, RPC_CANCELLED,
+					"the call was cancelled");
 		else
-			client_fail(p, RPC_UNAVAILABLE,
-				    "the worker could not be reached");
+			client_fail_all(p, RPC_UNAVAILABLE,
+					"the worker could not be reached");
 		return;
 	}
 	if (p->state == P_SEND) {
@@ -269,7 +449,10 @@ static void client_aio_done(void *arg)
 		nng_ctx_recv(p->ctx, p->aio);
 		return;
 	}
-	client_received(p, nng_aio_get_msg(p->aio));
+	if (p->bundled)
+		client_received_bundle(p, nng_aio_get_msg(p->aio));
+	else
+		client_received(p, nng_aio_get_msg(p->aio));
 }
 
 /* client_pipe_event counts connections; when the last one goes it wakes
@@ -378,6 +561,8 @@ int rpc_client_open(struct rpc_client **out,
 	cli->grace_ms = opts->grace_ms == 0  ? CLIENT_GRACE_MS_DEFAULT
 			: opts->grace_ms < 0 ? 0
 					     : opts->grace_ms;
+	cli->bundle_methods = opts->bundle_methods;
+	cli->bundle_window = opts->bundle_window > 0 ? opts->bundle_window : 2;
 
 	if ((rv = nng_req0_open(&cli->sock)) != 0) {
 		snprintf(err, errlen, "cannot open a REQ socket: %s",
@@ -436,7 +621,7 @@ int rpc_client_connections(struct rpc_client *cli)
 
 void rpc_client_close(struct rpc_client *cli)
 {
-	struct pending *p, **cancel;
+	struct pending *p, *queued, **cancel;
 	int n = 0;
 
 	if (!cli)
@@ -448,7 +633,17 @@ void rpc_client_close(struct rpc_client *cli)
 	for (p = cli->inflight; p && cancel; p = p->next)
 		if (!p->cancelling)
 			client_flag(p, 0, cancel, &n);
+	queued = cli->bq_head;
+	cli->bq_head = cli->bq_tail = NULL;
+	cli->bq_len = 0;
 	pthread_mutex_unlock(&cli->mu);
+	while ((p = queued) != NULL) {
+		queued = p->mnext;
+		p->mnext = NULL;
+		nng_msg_free(p->msg);
+		p->msg = NULL;
+		client_fail(p, RPC_CANCELLED, "the call was cancelled");
+	}
 	client_cancel(cli, cancel, n);
 	free(cancel);
 
@@ -512,6 +707,102 @@ static struct pending *client_pending_new(struct rpc_client *cli)
 	return p;
 }
 
+/* client_bundles tells whether calls of m are bundled. */
+static bool client_bundles(const struct rpc_client *cli,
+			   const ProtobufCMethodDescriptor *m)
+{
+	const char *const *b;
+
+	for (b = cli->bundle_methods; b && *b; b++)
+		if (strcmp(*b, m->name) == 0)
+			return true;
+	return false;
+}
+
+/* client_list puts p in flight; the caller holds cli->mu. */
+static void client_list(struct rpc_client *cli, struct pending *p)
+{
+	p->prev = NULL;
+	p->next = cli->inflight;
+	if (cli->inflight)
+		cli->inflight->prev = p;
+	cli->inflight = p;
+	p->listed = true;
+	p->state = P_SEND;
+	p->fail_status = 0;
+	p->cancelling = p->parked = false;
+}
+
+/* client_flush sends calls that waited for a bundle (a chain through
+ * mnext) in one message, carried by the first; the caller has counted
+ * that message in cli->bundle_inflight. Calls past their deadline, or all
+ * of them when no worker is reachable, end here instead. */
+static void client_flush(struct rpc_client *cli, struct pending *list)
+{
+	struct rpc_part parts[RPC_BUNDLE_MAX];
+	struct pending *q, *next, *keep = NULL, **tail = &keep;
+	int64_t now = rpc_now_ms(), deadline = 0;
+	bool down = client_down(cli, now);
+	nng_msg *msg = NULL;
+	int n = 0;
+
+	for (q = list; q; q = next) {
+		next = q->mnext;
+		q->mnext = NULL;
+		if (down || q->deadline_ms <= now || n == RPC_BUNDLE_MAX) {
+			nng_msg_free(q->msg);
+			q->msg = NULL;
+			if (down)
+				client_fail(q, RPC_UNAVAILABLE,
+					    "no worker is reachable");
+			else
+				client_fail(q, RPC_DEADLINE_EXCEEDED,
+					    "the worker did not answer in "
+					    "time");
+			continue;
+		}
+		*tail = q;
+		tail = &q->mnext;
+		parts[n].data = nng_msg_body(q->msg);
+		parts[n].len = q->msg_len;
+		n++;
+		if (q->deadline_ms > deadline)
+			deadline = q->deadline_ms;
+	}
+	if (n == 1) {
+		msg = keep->msg;
+		keep->msg = NULL;
+		keep->bundled = false;
+	} else if (n > 1) {
+		if (rpc_bundle(parts, (size_t)n, &msg) != 0)
+			msg = NULL;
+		for (q = keep; q; q = q->mnext) {
+			nng_msg_free(q->msg);
+			q->msg = NULL;
+		}
+		keep->bundled = true;
+	}
+	pthread_mutex_lock(&cli->mu);
+	if (!msg || cli->closing) {
+		pthread_mutex_unlock(&cli->mu);
+		client_window_release(cli);
+		if (msg)
+			nng_msg_free(msg);
+		if (keep)
+			client_fail_all(keep,
+					msg ? RPC_CANCELLED : RPC_INTERNAL,
+					msg ? "the call was cancelled"
+					    : "the client is out of memory");
+		return;
+	}
+	client_list(cli, keep);
+	keep->deadline_ms = deadline;
+	keep->windowed = true;
+	pthread_mutex_unlock(&cli->mu);
+	nng_aio_set_msg(keep->aio, msg);
+	nng_ctx_send(keep->ctx, keep->aio);
+}
+
 int rpc_client_call(struct rpc_client *cli,
 		    const ProtobufCServiceDescriptor *svc,
 		    const char *method_name, const ProtobufCMessage *req,
@@ -525,10 +816,11 @@ int rpc_client_call(struct rpc_client *cli,
 	char method[RPC_METHOD_MAX + 64];
 	uint8_t stackbuf[2048];
 	uint8_t *body;
-	struct pending *p;
+	struct pending *p, *flush = NULL;
 	nng_msg *msg;
 	size_t len, i;
 	int64_t now = rpc_now_ms();
+	bool bundle;
 
 	m = protobuf_c_service_descriptor_get_method_by_name(svc, method_name);
 	if (!m || req->descriptor != m->input || nmeta > RPC_METADATA_MAX)
@@ -573,6 +865,7 @@ int rpc_client_call(struct rpc_client *cli,
 	}
 
 	/* One lock for taking a pending and listing it in flight. */
+	bundle = client_bundles(cli, m);
 	pthread_mutex_lock(&cli->mu);
 	if (cli->closing) {
 		pthread_mutex_unlock(&cli->mu);
@@ -595,21 +888,40 @@ int rpc_client_call(struct rpc_client *cli,
 		}
 		pthread_mutex_lock(&cli->mu);
 	}
-	p->prev = NULL;
-	p->next = cli->inflight;
-	if (cli->inflight)
-		cli->inflight->prev = p;
-	cli->inflight = p;
 	cli->ninflight++;
-	p->state = P_SEND;
 	p->method = m;
 	p->call_id = env.call_id;
 	p->deadline_ms = env.deadline_ms;
 	p->done = done;
 	p->arg = arg;
-	p->fail_status = 0;
-	p->cancelling = p->parked = false;
+	p->windowed = p->bundled = false;
+	p->mnext = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &p->started);
+	if (bundle &&
+	    (cli->bq_head || cli->bundle_inflight >= cli->bundle_window)) {
+		/* wait for a bundle; a full one goes now */
+		p->listed = false;
+		p->msg = msg;
+		p->msg_len = nng_msg_len(msg);
+		if (cli->bq_tail)
+			cli->bq_tail->mnext = p;
+		else
+			cli->bq_head = p;
+		cli->bq_tail = p;
+		if (++cli->bq_len >= RPC_BUNDLE_MAX) {
+			flush = client_take_queue(cli);
+			cli->bundle_inflight++;
+		}
+		pthread_mutex_unlock(&cli->mu);
+		if (flush)
+			client_flush(cli, flush);
+		return 0;
+	}
+	client_list(cli, p);
+	if (bundle) {
+		p->windowed = true;
+		cli->bundle_inflight++;
+	}
 	/* wake the timer when this deadline is sooner than its next look */
 	if (timeout_ms < 100)
 		pthread_cond_signal(&cli->timer_cv);

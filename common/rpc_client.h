@@ -7,7 +7,17 @@
  *
  * Calls are asynchronous: rpc_client_call() returns at once and the done
  * callback runs exactly once, on an nng thread, when the answer comes, the
- * deadline passes or the client closes. The callback must not block. */
+ * deadline passes or the client closes. The callback must not block.
+ *
+ * Bundling: calls of the methods listed in opts.bundle_methods (short ones
+ * the worker answers at once, such as WhoAmI) are sent on their own while
+ * fewer than opts.bundle_window messages of them are in flight; past that
+ * they wait, and when one of those messages is answered, all that waited
+ * go together in one bundle (up to RPC_BUNDLE_MAX). Under load this saves
+ * nng's cost per message, which is most of a short call's cost; an idle
+ * client sends each call at once. A call of a bundle ends when the bundle
+ * is answered, so it may end up to the spread of the bundle's deadlines
+ * after its own. */
 #ifndef COMMON_RPC_CLIENT_H
 #define COMMON_RPC_CLIENT_H
 
@@ -29,6 +39,10 @@ struct rpc_client_opts {
 	int grace_ms;	    /* after open, how long calls wait for a
 			       first connection instead of failing with
 			       RPC_UNAVAILABLE; 0 = 3000, <0 = none */
+	const char *const *bundle_methods; /* NULL-terminated method names
+			       to bundle, or NULL; must outlive the client */
+	int bundle_window; /* messages of those in flight before calls
+			      wait to be bundled; 0 = 2 */
 };
 
 /* What a call ended with. body is the unpacked reply (NULL unless status

@@ -48,6 +48,7 @@ static void rpc_mac(uint8_t mac[RPC_MAC_BYTES], const uint8_t *data,
  * each, in either order, and nothing else. */
 #define SEALED_TAG_PAYLOAD 0x0a /* field 1, wire type 2 */
 #define SEALED_TAG_MAC	   0x12 /* field 2, wire type 2 */
+#define SEALED_TAG_BUNDLE  0x1a /* field 3, wire type 2 */
 #define VARINT_MAX	   10
 
 static size_t varint_size(uint64_t v)
@@ -192,5 +193,78 @@ int rpc_open(const uint8_t *key, const void *data, size_t len,
 		return RPC_INVALID_ARGUMENT;
 	}
 	*out = inner;
+	return 0;
+}
+
+/* ------------------------------------------------------------- bundles */
+
+int rpc_unbundle(const void *data, size_t len, struct rpc_part *parts,
+		 size_t max, char *err, size_t errlen)
+{
+	const uint8_t *p = data, *end = p + len;
+	size_t n = 0;
+
+	if (len == 0 || p[0] != SEALED_TAG_BUNDLE)
+		return 0;
+	while (p < end) {
+		uint64_t v;
+		size_t k;
+
+		if (*p++ != SEALED_TAG_BUNDLE) {
+			snprintf(err, errlen,
+				 "a bundle holds a field other than its "
+				 "entries");
+			return -1;
+		}
+		k = varint_get(p, end, &v);
+		if (k == 0 || v > (uint64_t)(end - p - (ptrdiff_t)k)) {
+			snprintf(err, errlen, "a bundle entry is truncated");
+			return -1;
+		}
+		p += k;
+		if (v == 0) {
+			snprintf(err, errlen, "a bundle entry is empty");
+			return -1;
+		}
+		if (n == max) {
+			snprintf(err, errlen,
+				 "the bundle holds more than %zu entries",
+				 max);
+			return -1;
+		}
+		parts[n].data = p;
+		parts[n].len = (size_t)v;
+		n++;
+		p += v;
+	}
+	return (int)n;
+}
+
+size_t rpc_bundle_size(const struct rpc_part *parts, size_t n)
+{
+	size_t total = 0, i;
+
+	for (i = 0; i < n; i++)
+		total += 1 + varint_size(parts[i].len) + parts[i].len;
+	return total;
+}
+
+int rpc_bundle(const struct rpc_part *parts, size_t n, nng_msg **out)
+{
+	uint8_t *b;
+	nng_msg *m;
+	size_t i;
+
+	*out = NULL;
+	if (nng_msg_alloc(&m, rpc_bundle_size(parts, n)) != 0)
+		return -1;
+	b = nng_msg_body(m);
+	for (i = 0; i < n; i++) {
+		*b++ = SEALED_TAG_BUNDLE;
+		b += varint_put(b, parts[i].len);
+		memcpy(b, parts[i].data, parts[i].len);
+		b += parts[i].len;
+	}
+	*out = m;
 	return 0;
 }

@@ -29,4 +29,32 @@ int rpc_open(const uint8_t *key, const void *data, size_t len,
 	     const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
 	     char *err, size_t errlen);
 
+/* A bundle carries several sealed messages in one transport message: the
+ * Sealed field `bundle` repeated, each entry the bytes of one complete
+ * Sealed Call (or Result), with its own MAC; payload and mac are then
+ * absent. It saves the transport's per-message cost when many short calls
+ * are waiting at once; see rpc_client.h. */
+#define RPC_BUNDLE_MAX 64 /* sealed messages in one bundle */
+
+struct rpc_part {
+	const uint8_t *data;
+	size_t len;
+};
+
+/* rpc_unbundle looks at the bytes of a received message. Returns 0 when
+ * they are not a bundle (open them with rpc_open), the number of entries
+ * (at most max) with each entry's bytes in parts when they are one, or -1
+ * with a sentence in err for a malformed bundle: an empty entry, more than
+ * max entries, a truncated field or any field but `bundle`. The parts
+ * point into data. */
+int rpc_unbundle(const void *data, size_t len, struct rpc_part *parts,
+		 size_t max, char *err, size_t errlen);
+
+/* rpc_bundle returns a new message in *out holding the n parts as one
+ * bundle. Returns 0, or -1 when out of memory. */
+int rpc_bundle(const struct rpc_part *parts, size_t n, nng_msg **out);
+
+/* rpc_bundle_size is the size of that message. */
+size_t rpc_bundle_size(const struct rpc_part *parts, size_t n);
+
 #endif /* COMMON_RPC_ENVELOPE_H */

@@ -7,7 +7,13 @@
  *   IDLE  stopped (draining or closed)
  * Decoding, MAC and deadline checks happen in the receive callback; they
  * never block. Handlers run on the server's threads, taken from a bounded
- * queue, because nng's callbacks must not block. */
+ * queue, because nng's callbacks must not block.
+ *
+ * A bundle (several sealed calls in one message, rpc_envelope.h) holds its
+ * context in WORK until every call in it is answered: each answer goes to
+ * its slot of the struct rpc_bundle, and whoever fills the last slot sends
+ * them all as one bundle. A call of a bundle is otherwise handled exactly
+ * as a call on its own: checks, dedup, deadline, inline or pool. */
 #include "common/rpc_server.h"
 
 #include <pthread.h>
@@ -37,11 +43,20 @@ struct rpc_ctx {
 	bool opened;
 };
 
+/* The answers of a bundle being gathered. */
+struct rpc_bundle {
+	atomic_uint remaining; /* slots not yet filled */
+	unsigned n;
+	nng_msg *answers[]; /* sealed Results; NULL: left unanswered */
+};
+
 struct rpc_call {
 	struct rpc_server *srv;
-	struct rpc_ctx *rctx;	/* where the answer goes */
-	Namegen__V1__Call *env; /* the unpacked Call (owns metadata) */
-	ProtobufCMessage *req;	/* the unpacked request body */
+	struct rpc_ctx *rctx;	   /* where the answer goes */
+	struct rpc_bundle *bundle; /* or NULL for a call on its own */
+	unsigned slot;		   /* its place in the bundle */
+	Namegen__V1__Call *env;	   /* the unpacked Call (owns metadata) */
+	ProtobufCMessage *req;	   /* the unpacked request body */
 	unsigned method_index;
 	uint32_t retry_after_s;
 	atomic_int completed;
@@ -74,8 +89,8 @@ struct rpc_server {
 	pthread_t *threads;
 	int nthreads;
 
-	_Atomic uint64_t n_received, n_handled, n_replayed, n_rejected,
-	    n_expired, n_overloaded;
+	_Atomic uint64_t n_received, n_bundles, n_handled, n_replayed,
+	    n_rejected, n_expired, n_overloaded;
 };
 
 static void server_arm_recv(struct rpc_ctx *c);
@@ -91,10 +106,52 @@ static void server_send(struct rpc_ctx *c, nng_msg *m)
 	nng_ctx_send(c->ctx, c->aio);
 }
 
-/* server_answer seals a Result and sends it on c. When dedup is set, the
- * sealed bytes are kept for a resend of the same call. */
-static void server_answer(struct rpc_ctx *c, uint64_t client_id,
-			  uint64_t call_id, int status, const char *message,
+/* server_deliver hands the sealed answer m (NULL for none) of a call to
+ * where it goes: sent on c for a call on its own, else put in its slot of
+ * bundle b, and the whole bundle sent once its last slot is filled. */
+static void server_deliver(struct rpc_ctx *c, struct rpc_bundle *b,
+			   unsigned slot, nng_msg *m)
+{
+	struct rpc_part parts[RPC_BUNDLE_MAX];
+	nng_msg *out = NULL;
+	unsigned i, n = 0;
+
+	if (!b) {
+		server_send(c, m);
+		return;
+	}
+	b->answers[slot] = m;
+	if (atomic_fetch_sub(&b->remaining, 1) != 1)
+		return;
+	for (i = 0; i < b->n; i++)
+		if (b->answers[i]) {
+			parts[n].data = nng_msg_body(b->answers[i]);
+			parts[n].len = nng_msg_len(b->answers[i]);
+			n++;
+		}
+	if (n > 0 && rpc_bundle(parts, n, &out) != 0)
+		log_error("cannot build an answer", "reason=out_of_memory");
+	for (i = 0; i < b->n; i++)
+		if (b->answers[i])
+			nng_msg_free(b->answers[i]);
+	free(b);
+	if (out) {
+		server_send(c, out);
+		return;
+	}
+	/* Nothing to send: every call was a resend of one still running
+	 * (that one answers), or memory ran out (the caller's deadline
+	 * answers). */
+	atomic_fetch_sub(&c->srv->busy, 1);
+	server_arm_recv(c);
+}
+
+/* server_answer seals a Result and delivers it (server_deliver). When
+ * dedup is set, the sealed bytes are kept for a resend of the same
+ * call. */
+static void server_answer(struct rpc_ctx *c, struct rpc_bundle *b,
+			  unsigned slot, uint64_t client_id, uint64_t call_id,
+			  int status, const char *message,
 			  uint32_t retry_after, const uint8_t *body,
 			  size_t body_len, bool dedup)
 {
@@ -115,6 +172,10 @@ static void server_answer(struct rpc_ctx *c, uint64_t client_id,
 		if (dedup)
 			rpc_dedup_finish(srv->dedup, client_id, call_id, NULL,
 					 RPC_DEDUP_REPLY_MAX + 1);
+		if (b) {
+			server_deliver(c, b, slot, NULL);
+			return;
+		}
 		atomic_fetch_sub(&srv->busy, 1);
 		server_arm_recv(c);
 		return;
@@ -122,7 +183,7 @@ static void server_answer(struct rpc_ctx *c, uint64_t client_id,
 	if (dedup)
 		rpc_dedup_finish(srv->dedup, client_id, call_id,
 				 nng_msg_body(m), nng_msg_len(m));
-	server_send(c, m);
+	server_deliver(c, b, slot, m);
 }
 
 static double elapsed_ms(const struct timespec *t0)
@@ -168,8 +229,9 @@ static void call_complete(struct rpc_call *call, int status,
 		 status != RPC_OK
 		     ? log_quote(qmsg, sizeof(qmsg), message ? message : "")
 		     : "");
-	server_answer(call->rctx, call->env->client_id, call->env->call_id,
-		      status, message, call->retry_after_s, body, len, true);
+	server_answer(call->rctx, call->bundle, call->slot,
+		      call->env->client_id, call->env->call_id, status,
+		      message, call->retry_after_s, body, len, true);
 	if (body && body != stackbuf)
 		free(body);
 	protobuf_c_message_free_unpacked(call->req, NULL);
@@ -254,8 +316,19 @@ const char *rpc_call_request_id(const struct rpc_call *call)
 
 /* ---------------------------------------------------------- receiving */
 
+/* server_hold marks c as working on an answer (a bundle is held once,
+ * for all its calls). */
+static void server_hold(struct rpc_ctx *c, struct rpc_bundle *b)
+{
+	if (b)
+		return;
+	atomic_fetch_add(&c->srv->busy, 1);
+	atomic_store(&c->state, CTX_WORK);
+}
+
 /* server_reject answers a message that never became a call. */
-static void server_reject(struct rpc_ctx *c, const Namegen__V1__Call *env,
+static void server_reject(struct rpc_ctx *c, struct rpc_bundle *b,
+			  unsigned slot, const Namegen__V1__Call *env,
 			  int status, const char *why)
 {
 	struct rpc_server *srv = c->srv;
@@ -264,10 +337,9 @@ static void server_reject(struct rpc_ctx *c, const Namegen__V1__Call *env,
 	atomic_fetch_add(&srv->n_rejected, 1);
 	log_warn("call refused", "status=%s reason=%s",
 		 rpc_status_name(status), log_quote(q, sizeof(q), why));
-	atomic_fetch_add(&srv->busy, 1);
-	atomic_store(&c->state, CTX_WORK);
-	server_answer(c, env ? env->client_id : 0, env ? env->call_id : 0,
-		      status, why, 0, NULL, 0, false);
+	server_hold(c, b);
+	server_answer(c, b, slot, env ? env->client_id : 0,
+		      env ? env->call_id : 0, status, why, 0, NULL, 0, false);
 }
 
 /* server_find_method maps "Service/Method" to the method's index. */
@@ -291,8 +363,10 @@ static int server_find_method(const ProtobufCServiceDescriptor *sd,
 	return 0;
 }
 
-/* server_take handles one received message: checks, dedup, queueing. */
-static void server_take(struct rpc_ctx *c, nng_msg *msg)
+/* server_take_one handles one sealed call, on its own (b NULL) or in
+ * slot of bundle b: checks, dedup, queueing. */
+static void server_take_one(struct rpc_ctx *c, struct rpc_bundle *b,
+			    unsigned slot, const uint8_t *data, size_t len)
 {
 	struct rpc_server *srv = c->srv;
 	const ProtobufCServiceDescriptor *sd = srv->opts.service->descriptor;
@@ -301,44 +375,34 @@ static void server_take(struct rpc_ctx *c, nng_msg *msg)
 	struct rpc_call *call;
 	char err[RPC_MESSAGE_MAX];
 	void *cached;
-	size_t cached_len, len = nng_msg_len(msg);
+	size_t cached_len;
 	unsigned mi;
 	int rv;
 
-	if (len > srv->opts.max_message) {
-		nng_msg_free(msg);
-		snprintf(err, sizeof(err),
-			 "the message of %zu bytes exceeds "
-			 "the limit of %zu bytes",
-			 len, srv->opts.max_message);
-		server_reject(c, NULL, RPC_RESOURCE_EXHAUSTED, err);
-		return;
-	}
-	rv = rpc_open(srv->have_key ? srv->key : NULL, nng_msg_body(msg), len,
+	rv = rpc_open(srv->have_key ? srv->key : NULL, data, len,
 		      &namegen__v1__call__descriptor,
 		      (ProtobufCMessage **)&env, err, sizeof(err));
-	nng_msg_free(msg);
 	if (rv != 0) {
-		server_reject(c, NULL, rv, err);
+		server_reject(c, b, slot, NULL, rv, err);
 		return;
 	}
 
 	if (env->deadline_ms > 0 && rpc_now_ms() > env->deadline_ms) {
 		atomic_fetch_add(&srv->n_expired, 1);
-		server_reject(c, env, RPC_DEADLINE_EXCEEDED,
+		server_reject(c, b, slot, env, RPC_DEADLINE_EXCEEDED,
 			      "the call's deadline passed before it was "
 			      "handled");
 		goto drop;
 	}
 	if (env->n_metadata > RPC_METADATA_MAX) {
-		server_reject(c, env, RPC_INVALID_ARGUMENT,
+		server_reject(c, b, slot, env, RPC_INVALID_ARGUMENT,
 			      "the call carries too many metadata entries");
 		goto drop;
 	}
 	if (server_find_method(sd, env->method, &mi) != 0) {
 		snprintf(err, sizeof(err), "%s has no method \"%.64s\"",
 			 sd->short_name, env->method);
-		server_reject(c, env, RPC_UNIMPLEMENTED, err);
+		server_reject(c, b, slot, env, RPC_UNIMPLEMENTED, err);
 		goto drop;
 	}
 
@@ -352,18 +416,27 @@ static void server_take(struct rpc_ctx *c, nng_msg *msg)
 		namegen__v1__call__free_unpacked(env, NULL);
 		if (nng_msg_alloc(&m, cached_len) != 0) {
 			free(cached);
-			server_arm_recv(c);
+			if (b)
+				server_deliver(c, b, slot, NULL);
+			else
+				server_arm_recv(c);
 			return;
 		}
 		memcpy(nng_msg_body(m), cached, cached_len);
 		free(cached);
-		atomic_fetch_add(&srv->busy, 1);
-		server_send(c, m);
+		server_hold(c, b);
+		server_deliver(c, b, slot, m);
 		return;
 	}
 	if (rv == RPC_DEDUP_RUNNING) {
+		/* the first copy answers */
 		atomic_fetch_add(&srv->n_replayed, 1);
-		goto drop_rearm;
+		namegen__v1__call__free_unpacked(env, NULL);
+		if (b)
+			server_deliver(c, b, slot, NULL);
+		else
+			server_arm_recv(c);
+		return;
 	}
 
 	req = protobuf_c_message_unpack(sd->methods[mi].input, NULL,
@@ -374,7 +447,7 @@ static void server_take(struct rpc_ctx *c, nng_msg *msg)
 		/* forget the call so a corrected resend is not refused */
 		rpc_dedup_finish(srv->dedup, env->client_id, env->call_id,
 				 NULL, RPC_DEDUP_REPLY_MAX + 1);
-		server_reject(c, env, RPC_INVALID_ARGUMENT, err);
+		server_reject(c, b, slot, env, RPC_INVALID_ARGUMENT, err);
 		goto drop;
 	}
 
@@ -383,12 +456,14 @@ static void server_take(struct rpc_ctx *c, nng_msg *msg)
 		rpc_dedup_finish(srv->dedup, env->client_id, env->call_id,
 				 NULL, RPC_DEDUP_REPLY_MAX + 1);
 		protobuf_c_message_free_unpacked(req, NULL);
-		server_reject(c, env, RPC_RESOURCE_EXHAUSTED,
+		server_reject(c, b, slot, env, RPC_RESOURCE_EXHAUSTED,
 			      "the worker is out of memory");
 		goto drop;
 	}
 	call->srv = srv;
 	call->rctx = c;
+	call->bundle = b;
+	call->slot = slot;
 	call->env = env;
 	call->req = req;
 	call->method_index = mi;
@@ -397,8 +472,7 @@ static void server_take(struct rpc_ctx *c, nng_msg *msg)
 
 	if (srv->opts.inline_handlers ||
 	    (mi < 64 && (srv->inline_mask >> mi & 1))) {
-		atomic_fetch_add(&srv->busy, 1);
-		atomic_store(&c->state, CTX_WORK);
+		server_hold(c, b);
 		atomic_fetch_add(&srv->n_handled, 1);
 		srv->opts.service->invoke(srv->opts.service, mi, req,
 					  server_closure, call);
@@ -406,8 +480,7 @@ static void server_take(struct rpc_ctx *c, nng_msg *msg)
 	}
 
 	/* Queue it for a handler thread, unless the queue is full. */
-	atomic_fetch_add(&srv->busy, 1);
-	atomic_store(&c->state, CTX_WORK);
+	server_hold(c, b);
 	pthread_mutex_lock(&srv->mu);
 	if (srv->qlen >= srv->opts.queue_max) {
 		pthread_mutex_unlock(&srv->mu);
@@ -427,12 +500,57 @@ static void server_take(struct rpc_ctx *c, nng_msg *msg)
 	pthread_mutex_unlock(&srv->mu);
 	return;
 
-drop_rearm:
-	namegen__v1__call__free_unpacked(env, NULL);
-	server_arm_recv(c);
-	return;
 drop:
 	namegen__v1__call__free_unpacked(env, NULL);
+}
+
+/* server_take handles one received message: a call on its own or a
+ * bundle of them. */
+static void server_take(struct rpc_ctx *c, nng_msg *msg)
+{
+	struct rpc_server *srv = c->srv;
+	struct rpc_part parts[RPC_BUNDLE_MAX];
+	struct rpc_bundle *b;
+	char err[RPC_MESSAGE_MAX];
+	size_t len = nng_msg_len(msg);
+	int n, i;
+
+	if (len > srv->opts.max_message) {
+		nng_msg_free(msg);
+		snprintf(err, sizeof(err),
+			 "the message of %zu bytes exceeds "
+			 "the limit of %zu bytes",
+			 len, srv->opts.max_message);
+		server_reject(c, NULL, 0, NULL, RPC_RESOURCE_EXHAUSTED, err);
+		return;
+	}
+	n = rpc_unbundle(nng_msg_body(msg), len, parts, RPC_BUNDLE_MAX, err,
+			 sizeof(err));
+	if (n == 0) {
+		server_take_one(c, NULL, 0, nng_msg_body(msg), len);
+		nng_msg_free(msg);
+		return;
+	}
+	b = n > 0 ? calloc(1, sizeof(*b) + (size_t)n * sizeof(nng_msg *))
+		  : NULL;
+	if (!b) {
+		nng_msg_free(msg);
+		server_reject(c, NULL, 0, NULL,
+			      n < 0 ? RPC_INVALID_ARGUMENT
+				    : RPC_RESOURCE_EXHAUSTED,
+			      n < 0 ? err : "the worker is out of memory");
+		return;
+	}
+	atomic_fetch_add(&srv->n_bundles, 1);
+	b->n = (unsigned)n;
+	atomic_init(&b->remaining, (unsigned)n);
+	server_hold(c, NULL);
+	/* b may be sent and freed within the last call (when every call of
+	 * it is answered at once), so it is not touched after the loop */
+	for (i = 0; i < n; i++)
+		server_take_one(c, b, (unsigned)i, parts[i].data,
+				parts[i].len);
+	nng_msg_free(msg);
 }
 
 static void server_arm_recv(struct rpc_ctx *c)
@@ -710,6 +828,7 @@ int rpc_server_bound_port(struct rpc_server *srv)
 void rpc_server_get_stats(struct rpc_server *srv, struct rpc_server_stats *out)
 {
 	out->received = atomic_load(&srv->n_received);
+	out->bundles = atomic_load(&srv->n_bundles);
 	out->handled = atomic_load(&srv->n_handled);
 	out->replayed = atomic_load(&srv->n_replayed);
 	out->rejected = atomic_load(&srv->n_rejected);

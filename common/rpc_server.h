@@ -76,7 +76,8 @@ int rpc_server_bound_port(struct rpc_server *srv);
 
 /* Counters since start, for logs, /metrics and tests. */
 struct rpc_server_stats {
-	uint64_t received;   /* messages taken off the socket */
+	uint64_t received;   /* calls taken off the socket */
+	uint64_t bundles;    /* bundles received (several calls each) */
 	uint64_t handled;    /* handler invocations */
 	uint64_t replayed;   /* resent calls answered from the cache */
 	uint64_t rejected;   /* bad seal, garbage, too large, bad method */

@@ -60,6 +60,8 @@ static long max_connections(long want)
 	return want;
 }
 
+static const char *const auth_bundled[] = {"WhoAmI", NULL};
+
 int main(void)
 {
 	static struct gw_ctx ctx;
@@ -73,7 +75,7 @@ int main(void)
 	bool have_key = false;
 	long grace_ms;
 	sigset_t sigs;
-	int sig, rc = 1, left;
+	int sig, rc = 1, left, bundle_window;
 
 	if (log_init("gateway") < 0)
 		log_warn("LOG_LEVEL is not debug, info, warn or error; using "
@@ -87,6 +89,8 @@ int main(void)
 	config_rpc_secret(&cfg, key, &have_key);
 	ctx.rpc_timeout_ms =
 	    (int)config_int(&cfg, "GATEWAY_RPC_TIMEOUT_MS", 10000, 100, 25000);
+	bundle_window =
+	    (int)config_int(&cfg, "GATEWAY_RPC_BUNDLE_WINDOW", 2, 1, 1000);
 	hopts.threads = (int)config_int(&cfg, "GATEWAY_THREADS",
 					sysconf(_SC_NPROCESSORS_ONLN) > 0
 					    ? sysconf(_SC_NPROCESSORS_ONLN)
@@ -138,6 +142,10 @@ int main(void)
 	mopts.timeout_ms = ctx.rpc_timeout_ms;
 	aopts = mopts;
 	aopts.urls = auth_url;
+	/* the session check of every signed-in request: short, and answered
+	 * at once by the auth-service, so bundled under load */
+	aopts.bundle_methods = auth_bundled;
+	aopts.bundle_window = bundle_window;
 	if (rpc_client_open(&ctx.model, &mopts, err, sizeof(err)) < 0 ||
 	    rpc_client_open(&ctx.auth, &aopts, err, sizeof(err)) < 0) {
 		log_fatal("cannot open the RPC clients", "detail=\"%s\"", err);

@@ -575,6 +575,248 @@ static void test_close_cancels_calls_in_flight(void **state)
 	rpc_server_free(srv);
 }
 
+/* ------------------------------------------------------------- bundles */
+
+static const char *const bundle_echo[] = {"Echo", NULL};
+
+static struct rpc_client *open_bundling_client(const char *url, int window)
+{
+	struct rpc_client_opts o = {0};
+	struct rpc_client *cli;
+	char err[256];
+
+	o.urls = url;
+	o.key = key;
+	o.timeout_ms = 5000;
+	o.bundle_methods = bundle_echo;
+	o.bundle_window = window;
+	if (rpc_client_open(&cli, &o, err, sizeof(err)) != 0)
+		fail_msg("client: %s", err);
+	return cli;
+}
+
+/* One bundled call: what it sent, and what came back. */
+struct seq_call {
+	uint64_t seq;
+	uint64_t got_seq;
+	char got_payload[32];
+	int status;
+	int done;
+};
+
+static void seq_done(void *arg, struct rpc_reply *r)
+{
+	struct seq_call *c = arg;
+	Rpctest__EchoReply *rep = (Rpctest__EchoReply *)r->body;
+
+	c->status = r->status;
+	if (rep) {
+		c->got_seq = rep->seq;
+		snprintf(c->got_payload, sizeof(c->got_payload), "%.*s",
+			 (int)rep->payload.len,
+			 (const char *)rep->payload.data);
+	}
+	__atomic_store_n(&c->done, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Calls past the window wait and go in bundles; each still gets its own
+ * answer (checked by sequence number and payload), and the worker saw
+ * fewer messages than calls. */
+static void test_bundled_calls_each_get_their_own_answer(void **state)
+{
+	enum { N = 150 };
+	struct rpc_server *srv = start_server(ipc_url, 0, 4, 0);
+	struct rpc_client *cli = open_bundling_client(ipc_url, 1);
+	static struct seq_call calls[N];
+	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
+	struct rpc_server_stats st;
+	char payload[32], want[32];
+	int i, ended = 0;
+
+	(void)state;
+	memset(calls, 0, sizeof(calls));
+	for (i = 0; i < N; i++) {
+		calls[i].seq = 1000 + (uint64_t)i;
+		req.seq = calls[i].seq;
+		req.sleep_ms = 2;
+		snprintf(payload, sizeof(payload), "p%d", i);
+		req.payload.data = (uint8_t *)payload;
+		req.payload.len = strlen(payload);
+		assert_int_equal(
+		    rpc_client_call(cli, &rpctest__echo_service__descriptor,
+				    "Echo", &req.base, NULL, 0, 0, seq_done,
+				    &calls[i]),
+		    0);
+	}
+	for (i = 0; i < 1000 && ended < N; i++) {
+		int j;
+
+		usleep(10000);
+		for (ended = 0, j = 0; j < N; j++)
+			ended +=
+			    __atomic_load_n(&calls[j].done, __ATOMIC_SEQ_CST);
+	}
+	assert_int_equal(ended, N);
+	for (i = 0; i < N; i++) {
+		snprintf(want, sizeof(want), "p%d", i);
+		if (calls[i].status != RPC_OK ||
+		    calls[i].got_seq != calls[i].seq ||
+		    strcmp(calls[i].got_payload, want) != 0)
+			fail_msg("call %d: %s, seq %llu, payload \"%s\"", i,
+				 rpc_status_name(calls[i].status),
+				 (unsigned long long)calls[i].got_seq,
+				 calls[i].got_payload);
+	}
+	rpc_server_get_stats(srv, &st);
+	assert_true(st.bundles >= 2);
+	assert_true(st.bundles < N / 2);
+	rpc_client_close(cli);
+	rpc_server_free(srv);
+}
+
+/* raw_bundle_exchange sends n sealed calls as one bundle and opens each
+ * entry of the answer as a Result (out holds up to RPC_BUNDLE_MAX). */
+static int raw_bundle_exchange(struct raw *raw, nng_msg **calls, int n,
+			       Namegen__V1__Result **out)
+{
+	struct rpc_part parts[RPC_BUNDLE_MAX];
+	char err[128];
+	nng_msg *m;
+	int i, k;
+
+	for (i = 0; i < n; i++) {
+		parts[i].data = nng_msg_body(calls[i]);
+		parts[i].len = nng_msg_len(calls[i]);
+	}
+	assert_int_equal(rpc_bundle(parts, (size_t)n, &m), 0);
+	assert_int_equal(nng_sendmsg(raw->sock, m, 0), 0);
+	assert_int_equal(nng_recvmsg(raw->sock, &m, 0), 0);
+	k = rpc_unbundle(nng_msg_body(m), nng_msg_len(m), parts,
+			 RPC_BUNDLE_MAX, err, sizeof(err));
+	assert_true(k > 0);
+	for (i = 0; i < k; i++)
+		assert_int_equal(rpc_open(key, parts[i].data, parts[i].len,
+					  &namegen__v1__result__descriptor,
+					  (ProtobufCMessage **)&out[i], err,
+					  sizeof(err)),
+				 0);
+	nng_msg_free(m);
+	return k;
+}
+
+/* Each call of a bundle is checked and answered on its own: a bad one
+ * does not spoil the others, and a resent bundle runs nothing twice. */
+static void test_bundle_calls_are_answered_alone(void **state)
+{
+	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
+	int64_t later = rpc_now_ms() + 5000;
+	Namegen__V1__Result *res[RPC_BUNDLE_MAX];
+	nng_msg *calls[5];
+	uint64_t before;
+	struct raw raw;
+	int i, k, seen[5] = {0};
+
+	(void)state;
+	raw_open(&raw, ipc_url);
+	calls[0] = sealed_call(key, "EchoService/Echo", 1, later, 10);
+	calls[1] = sealed_call(other_key, "EchoService/Echo", 2, later, 10);
+	calls[2] = sealed_call(key, "EchoService/Nope", 3, later, 10);
+	calls[3] =
+	    sealed_call(key, "EchoService/Echo", 4, rpc_now_ms() - 1, 10);
+	calls[4] = sealed_call(key, "EchoService/Echo", 5, later, 10);
+	before = echo_invocations();
+	k = raw_bundle_exchange(&raw, calls, 5, res);
+	assert_int_equal(k, 5);
+	for (i = 0; i < k; i++) {
+		int want = res[i]->call_id == 1 || res[i]->call_id == 5
+			       ? RPC_OK
+			   : res[i]->call_id == 0 ? RPC_UNAUTHENTICATED
+			   : res[i]->call_id == 3 ? RPC_UNIMPLEMENTED
+			   : res[i]->call_id == 4 ? RPC_DEADLINE_EXCEEDED
+						  : -1;
+
+		if ((int)res[i]->status != want)
+			fail_msg("call %llu: %s (%s)",
+				 (unsigned long long)res[i]->call_id,
+				 rpc_status_name((int)res[i]->status),
+				 res[i]->message);
+		seen[res[i]->call_id < 5 ? res[i]->call_id : 0]++;
+		namegen__v1__result__free_unpacked(res[i], NULL);
+	}
+	assert_true(echo_invocations() == before + 2);
+
+	/* the same bundle again: answered from the dedup cache */
+	k = raw_bundle_exchange(&raw, calls, 5, res);
+	assert_int_equal(k, 5);
+	for (i = 0; i < k; i++) {
+		if (res[i]->call_id == 1 || res[i]->call_id == 5)
+			assert_int_equal(res[i]->status, RPC_OK);
+		namegen__v1__result__free_unpacked(res[i], NULL);
+	}
+	assert_true(echo_invocations() == before + 2);
+	for (i = 0; i < 5; i++)
+		nng_msg_free(calls[i]);
+	nng_close(raw.sock);
+	rpc_server_free(srv);
+}
+
+/* A malformed bundle gets one error naming what is wrong, a bundle in a
+ * bundle is refused as an entry, and the worker goes on serving. */
+static void test_malformed_bundles_are_refused(void **state)
+{
+	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
+	int64_t later = rpc_now_ms() + 5000;
+	struct rpc_part parts[RPC_BUNDLE_MAX + 1];
+	Namegen__V1__Result *res[RPC_BUNDLE_MAX];
+	nng_msg *one, *inner, *outer;
+	struct raw raw;
+	int i;
+
+	(void)state;
+	raw_open(&raw, ipc_url);
+	one = sealed_call(key, "EchoService/Echo", 1, later, 10);
+	assert_int_equal(nng_msg_alloc(&outer, 2), 0);
+	memcpy(nng_msg_body(outer), "\x1a\x00", 2); /* an empty entry */
+	expect_status(&raw, outer, RPC_INVALID_ARGUMENT, "empty");
+	for (i = 0; i < RPC_BUNDLE_MAX + 1; i++) {
+		parts[i].data = nng_msg_body(one);
+		parts[i].len = nng_msg_len(one);
+	}
+	assert_int_equal(rpc_bundle(parts, RPC_BUNDLE_MAX + 1, &outer), 0);
+	expect_status(&raw, outer, RPC_INVALID_ARGUMENT, "more than 64");
+
+	assert_int_equal(rpc_bundle(parts, 2, &inner), 0);
+	assert_int_equal(raw_bundle_exchange(&raw, &inner, 1, res), 1);
+	assert_int_equal(res[0]->status, RPC_INVALID_ARGUMENT);
+	namegen__v1__result__free_unpacked(res[0], NULL);
+	nng_msg_free(inner);
+
+	expect_status(&raw, one, RPC_OK, NULL);
+	nng_close(raw.sock);
+	rpc_server_free(srv);
+}
+
+/* Closing a client ends the calls waiting for a bundle too. */
+static void test_close_cancels_waiting_bundled_calls(void **state)
+{
+	enum { N = 20 };
+	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
+	struct rpc_client *cli = open_bundling_client(ipc_url, 1);
+	struct echo_call calls[N];
+	int i;
+
+	(void)state;
+	memset(calls, 0, sizeof(calls));
+	assert_int_equal(echo_start(cli, calls, N, 300, 5000), 0);
+	rpc_client_close(cli);
+	for (i = 0; i < N; i++) {
+		assert_int_equal(calls[i].done, 1);
+		assert_int_equal(calls[i].status, RPC_CANCELLED);
+	}
+	rpc_server_drain(srv, 2000);
+	rpc_server_free(srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -601,6 +843,14 @@ int main(void)
 	    cmocka_unit_test_setup(test_inline_unknown_method_is_refused,
 				   fresh_urls),
 	    cmocka_unit_test_setup(test_close_cancels_calls_in_flight,
+				   fresh_urls),
+	    cmocka_unit_test_setup(
+		test_bundled_calls_each_get_their_own_answer, fresh_urls),
+	    cmocka_unit_test_setup(test_bundle_calls_are_answered_alone,
+				   fresh_urls),
+	    cmocka_unit_test_setup(test_malformed_bundles_are_refused,
+				   fresh_urls),
+	    cmocka_unit_test_setup(test_close_cancels_waiting_bundled_calls,
 				   fresh_urls),
 	};
 

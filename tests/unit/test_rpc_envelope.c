@@ -181,6 +181,94 @@ static void test_sealed_garbage_payload(void **state)
 	assert_non_null(strstr(err, "does not hold a valid Call"));
 }
 
+/* A bundle of sealed calls comes apart into the same bytes, each entry
+ * opens on its own, and the bytes protobuf-c reads as a Sealed hold the
+ * same entries; anything else is refused or is not a bundle. */
+static void test_bundles(void **state)
+{
+	struct rpc_part parts[3], got[RPC_BUNDLE_MAX];
+	nng_msg *calls[3], *b;
+	Namegen__V1__Sealed *sealed;
+	Namegen__V1__Call *c;
+	char err[128];
+	uint8_t bad[3 * 70];
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		calls[i] = seal_call(key_a);
+		parts[i].data = nng_msg_body(calls[i]);
+		parts[i].len = nng_msg_len(calls[i]);
+	}
+	assert_int_equal(rpc_bundle(parts, 3, &b), 0);
+	assert_int_equal(nng_msg_len(b), rpc_bundle_size(parts, 3));
+	assert_int_equal(rpc_unbundle(nng_msg_body(b), nng_msg_len(b), got,
+				      RPC_BUNDLE_MAX, err, sizeof(err)),
+			 3);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(got[i].len, parts[i].len);
+		assert_memory_equal(got[i].data, parts[i].data, got[i].len);
+		assert_int_equal(rpc_open(key_a, got[i].data, got[i].len,
+					  &namegen__v1__call__descriptor,
+					  (ProtobufCMessage **)&c, err,
+					  sizeof(err)),
+				 0);
+		assert_true(c->call_id == 42);
+		namegen__v1__call__free_unpacked(c, NULL);
+	}
+	sealed =
+	    namegen__v1__sealed__unpack(NULL, nng_msg_len(b), nng_msg_body(b));
+	assert_non_null(sealed);
+	assert_int_equal(sealed->n_bundle, 3);
+	assert_int_equal(sealed->payload.len, 0);
+	namegen__v1__sealed__free_unpacked(sealed, NULL);
+
+	/* a bundle is never opened as one message, nor nested */
+	assert_int_equal(rpc_open(key_a, nng_msg_body(b), nng_msg_len(b),
+				  &namegen__v1__call__descriptor,
+				  (ProtobufCMessage **)&c, err, sizeof(err)),
+			 RPC_INVALID_ARGUMENT);
+	/* more entries than allowed */
+	assert_int_equal(rpc_unbundle(nng_msg_body(b), nng_msg_len(b), got, 2,
+				      err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "more than 2 entries"));
+	/* every truncation */
+	for (n = 1; n < nng_msg_len(b); n++) {
+		int k = rpc_unbundle(nng_msg_body(b), n, got, RPC_BUNDLE_MAX,
+				     err, sizeof(err));
+
+		if (k > 0) /* cut between two entries */
+			assert_int_equal(rpc_bundle_size(got, (size_t)k), n);
+		else
+			assert_int_equal(k, -1);
+	}
+	/* a single sealed message is not a bundle */
+	assert_int_equal(rpc_unbundle(parts[0].data, parts[0].len, got,
+				      RPC_BUNDLE_MAX, err, sizeof(err)),
+			 0);
+	/* an empty entry; an entry and then another field */
+	assert_int_equal(
+	    rpc_unbundle("\x1a\x00", 2, got, RPC_BUNDLE_MAX, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "empty"));
+	assert_int_equal(rpc_unbundle("\x1a\x01x\x0a\x00", 5, got,
+				      RPC_BUNDLE_MAX, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "other than its entries"));
+	/* a length beyond the end, and a varint that never ends */
+	memset(bad, 0xff, sizeof(bad));
+	bad[0] = 0x1a;
+	assert_int_equal(rpc_unbundle(bad, sizeof(bad), got, RPC_BUNDLE_MAX,
+				      err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "truncated"));
+
+	nng_msg_free(b);
+	for (i = 0; i < 3; i++)
+		nng_msg_free(calls[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +277,7 @@ int main(void)
 	    cmocka_unit_test(test_every_flipped_byte_is_refused),
 	    cmocka_unit_test(test_truncations_and_garbage),
 	    cmocka_unit_test(test_sealed_garbage_payload),
+	    cmocka_unit_test(test_bundles),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
