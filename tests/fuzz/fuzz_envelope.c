@@ -10,7 +10,10 @@
  *      the same bytes with one bit of the MAC flipped must be refused;
  *   3. when it opens as a Call, the way a worker continues: the method
  *      looked up in both services, the body unpacked with the method's
- *      request type, and the Call sealed again and reopened. */
+ *      request type, and the Call sealed again and reopened;
+ *   4. as a bundle (rpc_unbundle): the entries must be non-empty, in
+ *      order and make up all of the input; each is opened as a worker
+ *      opens it, and bundled again they come apart the same. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -166,6 +169,60 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* env_bundle is step 4. */
+static void env_bundle(const uint8_t *data, size_t size)
+{
+	struct rpc_part parts[RPC_BUNDLE_MAX], back[RPC_BUNDLE_MAX];
+	char err[RPC_MESSAGE_MAX] = "";
+	ProtobufCMessage *m;
+	nng_msg *again;
+	int k, i, rc;
+
+	k = rpc_unbundle(data, size, parts, RPC_BUNDLE_MAX, err, sizeof(err));
+	if (k < -1 || k > RPC_BUNDLE_MAX)
+		abort();
+	if (k < 0 && (err[0] == '\0' || strlen(err) >= RPC_MESSAGE_MAX))
+		abort();
+	if (k <= 0)
+		return;
+	/* in order, each after a tag and a length (of 1 to 10 bytes: a
+	 * longer varint than needed is still protobuf), the last one
+	 * ending where the input ends */
+	for (i = 0; i < k; i++) {
+		const uint8_t *from =
+		    i ? parts[i - 1].data + parts[i - 1].len : data;
+
+		if (parts[i].len == 0 || parts[i].data < from + 2 ||
+		    parts[i].data > from + 11 ||
+		    parts[i].data + parts[i].len > data + size)
+			abort();
+		m = env_open(env_key, parts[i].data, parts[i].len,
+			     &namegen__v1__call__descriptor, &rc);
+		if (m)
+			abort(); // a forged MAC was accepted
+		m = env_open(NULL, parts[i].data, parts[i].len,
+			     &namegen__v1__call__descriptor, &rc);
+		if (m) {
+			env_method((const Namegen__V1__Call *)m);
+			protobuf_c_message_free_unpacked(m, NULL);
+		}
+	}
+	if (parts[k - 1].data + parts[k - 1].len != data + size)
+		abort();
+	/* bundled again (lengths now minimal), it comes apart the same */
+	if (rpc_bundle(parts, (size_t)k, &again) != 0)
+		return; // out of memory
+	if (nng_msg_len(again) > size ||
+	    rpc_unbundle(nng_msg_body(again), nng_msg_len(again), back,
+			 RPC_BUNDLE_MAX, err, sizeof(err)) != k)
+		abort();
+	for (i = 0; i < k; i++)
+		if (back[i].len != parts[i].len ||
+		    memcmp(back[i].data, parts[i].data, parts[i].len) != 0)
+			abort();
+	nng_msg_free(again);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	ProtobufCMessage *m;
@@ -191,5 +248,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	// 2. and 3. payload bytes behind a good MAC, then a bad one.
 	env_sealed_payload(data, size, false);
 	env_sealed_payload(data, size, true);
+
+	// 4. as a bundle of sealed messages.
+	env_bundle(data, size);
 	return 0;
 }

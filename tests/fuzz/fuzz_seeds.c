@@ -156,6 +156,28 @@ static void seed_envelope(void)
 		   nng_msg_len(msg));
 	nng_msg_free(msg);
 	seed_write("envelope", "empty", "", 0);
+
+	// A bundle of two sealed calls, one with a MAC and one without.
+	{
+		struct rpc_part parts[2];
+		nng_msg *two[2], *b;
+
+		call.method = "AuthService/WhoAmI";
+		if (rpc_seal(key, &call.base, &two[0]) != 0 ||
+		    rpc_seal(NULL, &call.base, &two[1]) != 0)
+			abort();
+		parts[0].data = nng_msg_body(two[0]);
+		parts[0].len = nng_msg_len(two[0]);
+		parts[1].data = nng_msg_body(two[1]);
+		parts[1].len = nng_msg_len(two[1]);
+		if (rpc_bundle(parts, 2, &b) != 0)
+			abort();
+		seed_write("envelope", "bundle-of-two", nng_msg_body(b),
+			   nng_msg_len(b));
+		nng_msg_free(b);
+		nng_msg_free(two[0]);
+		nng_msg_free(two[1]);
+	}
 }
 
 /* -------------------------------------------------------- gateway map */
