@@ -8,7 +8,9 @@
  *             sealed Result) and back, handlers inline (as the model
  *             worker runs them: they only hand calls to its batcher);
  *   env+pool  the same with handlers on the server's thread pool (as the
- *             auth-service runs them, since its handlers block).
+ *             auth-service runs them, since its handlers block);
+ *   bundled   envelope, with the client bundling Echo past a window of 2
+ *             messages in flight (as the gateway sends WhoAmI).
  * Both run in this process with the same payload, one after the other,
  * so the ratio is measured on the same machine in the same minute.
  *
@@ -280,8 +282,9 @@ idle:
 static struct result run_envelope(const char *listen, int tcp, int inflight,
 				  double seconds, size_t payload,
 				  struct record *rec, const uint8_t *key,
-				  bool inline_handlers)
+				  bool inline_handlers, int bundle_window)
 {
+	static const char *const bundled[] = {"Echo", NULL};
 	static struct env_slot slots[MAX_INFLIGHT];
 	struct rpc_server_opts so = {0};
 	struct rpc_client_opts co = {0};
@@ -310,6 +313,10 @@ static struct result run_envelope(const char *listen, int tcp, int inflight,
 			 rpc_server_bound_port(srv));
 	co.urls = url;
 	co.key = key;
+	if (bundle_window > 0) {
+		co.bundle_methods = bundled;
+		co.bundle_window = bundle_window;
+	}
 	if (rpc_client_open(&cli, &co, err, sizeof(err)) != 0) {
 		fprintf(stderr, "bench_rpc: %s\n", err);
 		exit(1);
@@ -358,12 +365,13 @@ int main(int argc, char **argv)
 	double seconds = argc > 1 ? atof(argv[1]) : 3.0;
 	size_t payload = argc > 2 ? (size_t)atol(argv[2]) : 64;
 	int rounds = argc > 3 ? atoi(argv[3]) : 3;
-	static const char *const modes[] = {"bare", "envelope", "env+pool"};
+	static const char *const modes[] = {"bare", "envelope", "env+pool",
+					    "bundled"};
 	static const int inflights[] = {1, 64};
 	uint8_t key[RPC_KEY_BYTES];
 	struct record rec = {0};
 	char ipc[128];
-	double ratio[2][2] = {{0}}, pratio[2][2] = {{0}};
+	double ratio[2][2] = {{0}}, pratio[2][2] = {{0}}, bratio[2][2] = {{0}};
 	int t, k;
 
 	if (sodium_init() < 0 || seconds <= 0 || rounds < 1 ||
@@ -391,14 +399,14 @@ int main(int argc, char **argv)
 		const char *url = t == 0 ? ipc : "tcp://127.0.0.1:0";
 
 		for (k = 0; k < 2; k++) {
-			struct result r[3][BENCH_ROUNDS_MAX], med[3];
+			struct result r[4][BENCH_ROUNDS_MAX], med[4];
 			int m, round;
 
 			if (getenv("BENCH_ONLY_INFLIGHT") &&
 			    atoi(getenv("BENCH_ONLY_INFLIGHT")) !=
 				inflights[k])
 				continue;
-			/* The three modes take turns, round after round, so
+			/* The four modes take turns, round after round, so
 			 * that a burst of load elsewhere on the machine hits
 			 * them alike; each row is the median round. */
 			for (round = 0; round < rounds; round++) {
@@ -406,12 +414,15 @@ int main(int argc, char **argv)
 						       seconds, payload, &rec);
 				r[1][round] =
 				    run_envelope(url, t, inflights[k], seconds,
-						 payload, &rec, key, true);
+						 payload, &rec, key, true, 0);
 				r[2][round] =
 				    run_envelope(url, t, inflights[k], seconds,
-						 payload, &rec, key, false);
+						 payload, &rec, key, false, 0);
+				r[3][round] =
+				    run_envelope(url, t, inflights[k], seconds,
+						 payload, &rec, key, true, 2);
 			}
-			for (m = 0; m < 3; m++) {
+			for (m = 0; m < 4; m++) {
 				med[m] = median_result(r[m], rounds);
 				printf(
 				    "%-9s %8d  %-9s %10.0f %9.1f %9.1f %7d\n",
@@ -421,15 +432,17 @@ int main(int argc, char **argv)
 			}
 			ratio[t][k] = med[1].calls_per_s / med[0].calls_per_s;
 			pratio[t][k] = med[2].calls_per_s / med[0].calls_per_s;
+			bratio[t][k] = med[3].calls_per_s / med[0].calls_per_s;
 		}
 	}
 	printf("\nthroughput as a share of bare nng (target for envelope at "
 	       "64 in flight: >= 75%%):\n");
 	for (t = 0; t < 2; t++)
 		printf("  %s: envelope %.0f%% / %.0f%%, env+pool %.0f%% / "
-		       "%.0f%% (1 / 64 in flight)\n",
+		       "%.0f%%, bundled %.0f%% / %.0f%% (1 / 64 in flight)\n",
 		       t ? "tcp" : "ipc", 100 * ratio[t][0], 100 * ratio[t][1],
-		       100 * pratio[t][0], 100 * pratio[t][1]);
+		       100 * pratio[t][0], 100 * pratio[t][1],
+		       100 * bratio[t][0], 100 * bratio[t][1]);
 	free(rec.us);
 	return 0;
 }
