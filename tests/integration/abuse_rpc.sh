@@ -5,7 +5,9 @@
 # worker (the framing is public: an 8-byte handshake, then length-prefixed
 # messages with the REQ request id) and sends what an attacker on the
 # machine could: a Call without a MAC, with a wrong MAC, garbage, an
-# oversized message. Each is refused (UNAUTHENTICATED, INVALID_ARGUMENT,
+# oversized message, and bundles (several sealed Calls in one message):
+# of forged Calls, with an empty entry, with too many entries, nested.
+# Each is refused (UNAUTHENTICATED, INVALID_ARGUMENT,
 # RESOURCE_EXHAUSTED, or the connection dropped), the refusal is logged,
 # the secret never is, and the workers keep serving real callers.
 set -u
@@ -42,7 +44,11 @@ def field(num, wire, data):
 
 def parse(buf):
     """protobuf fields of buf as {num: value} (last wins)."""
-    out, i = {}, 0
+    return dict(parse_all(buf))
+
+def parse_all(buf):
+    """protobuf fields of buf as a list of (num, value)."""
+    out, i = [], 0
     while i < len(buf):
         key, i = read_varint(buf, i)
         num, wire = key >> 3, key & 7
@@ -55,7 +61,7 @@ def parse(buf):
             v, i = buf[i:i + n], i + n
         else:
             raise ValueError("wire type %d" % wire)
-        out[num] = v
+        out.append((num, v))
     return out
 
 def read_varint(buf, i):
@@ -104,6 +110,14 @@ def exchange(payload):
         return "dropped"
     finally:
         s.close()
+    entries = [v for n, v in parse_all(msg[4:]) if n == 3]
+    if entries:  # a bundle: "bundle status/maclen,..."
+        out = []
+        for e in entries:
+            se = parse(e)
+            out.append("%d/%d" % (parse(se.get(1, b"")).get(3, 0),
+                                  len(se.get(2, b""))))
+        return "bundle " + ",".join(out)
     sealed = parse(msg[4:])
     result = parse(sealed.get(1, b""))
     mac = sealed.get(2, b"")
@@ -119,6 +133,12 @@ cases = [
     ("empty", b""),
     ("oversized", field(1, 2, b"x" * 200000) + field(2, 2, b"\x00" * 32)),
     ("huge", b"y" * (2 << 20)),
+    ("bundle-forged", b"".join(field(3, 2, field(1, 2, good_call) +
+                                         field(2, 2, os.urandom(32)))
+                               for _ in range(3))),
+    ("bundle-empty-entry", field(3, 2, b"")),
+    ("bundle-too-many", field(3, 2, field(1, 2, good_call)) * 65),
+    ("bundle-nested", field(3, 2, field(3, 2, field(1, 2, good_call)))),
 ]
 for name, payload in cases:
     print(name, exchange(payload), flush=True)
@@ -158,6 +178,22 @@ for w in model auth; do
 	[ "$(got huge)" = dropped ] &&
 		ok "$w: a 2 MB message drops the connection" ||
 		not_ok "$w: a 2 MB message drops the connection" "$(got huge)"
+	[ "$(got bundle-forged)" = "bundle 16/32,16/32,16/32" ] &&
+		ok "$w: a bundle of forged Calls: each UNAUTHENTICATED" ||
+		not_ok "$w: a bundle of forged Calls: each UNAUTHENTICATED" \
+			"$(got bundle-forged)"
+	[ "$(got bundle-empty-entry)" = "3 mac=32" ] &&
+		ok "$w: a bundle with an empty entry is INVALID_ARGUMENT" ||
+		not_ok "$w: a bundle with an empty entry is INVALID_ARGUMENT" \
+			"$(got bundle-empty-entry)"
+	[ "$(got bundle-too-many)" = "3 mac=32" ] &&
+		ok "$w: a bundle of 65 is INVALID_ARGUMENT" ||
+		not_ok "$w: a bundle of 65 is INVALID_ARGUMENT" \
+			"$(got bundle-too-many)"
+	[ "$(got bundle-nested)" = "bundle 3/32" ] &&
+		ok "$w: a bundle in a bundle is refused as an entry" ||
+		not_ok "$w: a bundle in a bundle is refused as an entry" \
+			"$(got bundle-nested)"
 	n=$(grep -c 'msg="call refused".*status=UNAUTHENTICATED' \
 		"$GW_DIR/$w.log")
 	[ "$n" -ge 3 ] && ok "$w: each forgery is logged ($n lines)" ||
