@@ -386,17 +386,22 @@ static struct pending *client_take_queue(struct rpc_client *cli)
 	return head;
 }
 
-/* client_window_release ends a windowed message in flight and sends what
- * waited for it. */
+/* client_window_release ends a windowed message in flight; when that
+ * leaves room in the window, everything that waited goes, in bundles of
+ * up to RPC_BUNDLE_MAX (a burst may so go past the window for a while).
+ * It runs on nng's threads, never on a caller's: a flush may end calls
+ * (no worker, deadline) and their done must not run inside the call. */
 static void client_window_release(struct rpc_client *cli)
 {
 	struct pending *list;
+	bool room;
 
 	pthread_mutex_lock(&cli->mu);
 	cli->bundle_inflight--;
-	while (cli->bq_head && cli->bundle_inflight < cli->bundle_window) {
+	room = cli->bundle_inflight < cli->bundle_window;
+	while (room && cli->bq_head) {
 		list = client_take_queue(cli);
-		cli->bundle_inflight++; /* the flush's message */
+		cli->bundle_inflight++; /* each bundle's message counts */
 		pthread_mutex_unlock(&cli->mu);
 		client_flush(cli, list);
 		pthread_mutex_lock(&cli->mu);
@@ -475,8 +480,50 @@ static void client_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 	pthread_mutex_unlock(&cli->mu);
 }
 
-/* client_timer cancels the calls whose deadline has passed, and every call
- * in flight while client_down() holds. It sleeps until the earliest
+/* client_take_late takes the calls waiting for a bundle whose deadline
+ * has passed, and lowers *next to the earliest deadline of the others;
+ * the caller holds cli->mu. */
+static struct pending *client_take_late(struct rpc_client *cli, int64_t now,
+					int64_t *next)
+{
+	struct pending *late = NULL, **pp = &cli->bq_head, *q;
+
+	cli->bq_tail = NULL;
+	while ((q = *pp) != NULL) {
+		if (q->deadline_ms <= now) {
+			*pp = q->mnext;
+			q->mnext = late;
+			late = q;
+			cli->bq_len--;
+			continue;
+		}
+		if (q->deadline_ms < *next)
+			*next = q->deadline_ms;
+		cli->bq_tail = q;
+		pp = &q->mnext;
+	}
+	return late;
+}
+
+/* client_fail_waiting ends calls that never left the queue (a chain
+ * through mnext); the caller does not hold cli->mu. */
+static void client_fail_waiting(struct pending *list, int status,
+				const char *msg)
+{
+	struct pending *q;
+
+	while ((q = list) != NULL) {
+		list = q->mnext;
+		q->mnext = NULL;
+		nng_msg_free(q->msg);
+		q->msg = NULL;
+		client_fail(q, status, msg);
+	}
+}
+
+/* client_timer cancels the calls whose deadline has passed (in flight, or
+ * still waiting for a bundle), and every call in flight while
+ * client_down() holds. It sleeps until the earliest
  * deadline in flight (at most 100 ms, so a deadline of a call started
  * meanwhile is never late by more than that unless the call that started
  * signals it); a lost connection wakes it. A cancel that lands while a
@@ -485,7 +532,7 @@ static void client_pipe_event(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 static void *client_timer(void *arg)
 {
 	struct rpc_client *cli = arg;
-	struct pending *expired[64], *p;
+	struct pending *expired[64], *p, *late;
 	struct timespec ts;
 	int64_t now, next;
 	bool down;
@@ -508,6 +555,14 @@ static void *client_timer(void *arg)
 			else if (p->deadline_ms < next) {
 				next = p->deadline_ms;
 			}
+		}
+		late = client_take_late(cli, now, &next);
+		if (late) {
+			pthread_mutex_unlock(&cli->mu);
+			client_fail_waiting(
+			    late, RPC_DEADLINE_EXCEEDED,
+			    "the worker did not answer in time");
+			pthread_mutex_lock(&cli->mu);
 		}
 		if (n > 0) {
 			/* outside the lock: the callbacks take it */
@@ -637,13 +692,7 @@ void rpc_client_close(struct rpc_client *cli)
 	cli->bq_head = cli->bq_tail = NULL;
 	cli->bq_len = 0;
 	pthread_mutex_unlock(&cli->mu);
-	while ((p = queued) != NULL) {
-		queued = p->mnext;
-		p->mnext = NULL;
-		nng_msg_free(p->msg);
-		p->msg = NULL;
-		client_fail(p, RPC_CANCELLED, "the call was cancelled");
-	}
+	client_fail_waiting(queued, RPC_CANCELLED, "the call was cancelled");
 	client_cancel(cli, cancel, n);
 	free(cancel);
 
@@ -816,7 +865,7 @@ int rpc_client_call(struct rpc_client *cli,
 	char method[RPC_METHOD_MAX + 64];
 	uint8_t stackbuf[2048];
 	uint8_t *body;
-	struct pending *p, *flush = NULL;
+	struct pending *p;
 	nng_msg *msg;
 	size_t len, i;
 	int64_t now = rpc_now_ms();
@@ -899,7 +948,7 @@ int rpc_client_call(struct rpc_client *cli,
 	clock_gettime(CLOCK_MONOTONIC, &p->started);
 	if (bundle &&
 	    (cli->bq_head || cli->bundle_inflight >= cli->bundle_window)) {
-		/* wait for a bundle; a full one goes now */
+		/* wait for a bundle: client_window_release sends it */
 		p->listed = false;
 		p->msg = msg;
 		p->msg_len = nng_msg_len(msg);
@@ -908,13 +957,10 @@ int rpc_client_call(struct rpc_client *cli,
 		else
 			cli->bq_head = p;
 		cli->bq_tail = p;
-		if (++cli->bq_len >= RPC_BUNDLE_MAX) {
-			flush = client_take_queue(cli);
-			cli->bundle_inflight++;
-		}
+		cli->bq_len++;
+		if (timeout_ms < 100)
+			pthread_cond_signal(&cli->timer_cv);
 		pthread_mutex_unlock(&cli->mu);
-		if (flush)
-			client_flush(cli, flush);
 		return 0;
 	}
 	client_list(cli, p);

@@ -13,7 +13,8 @@
  * the worker answers at once, such as WhoAmI) are sent on their own while
  * fewer than opts.bundle_window messages of them are in flight; past that
  * they wait, and when one of those messages is answered, all that waited
- * go together in one bundle (up to RPC_BUNDLE_MAX). Under load this saves
+ * go, together in bundles of up to RPC_BUNDLE_MAX calls. The caller's
+ * thread only queues; done still runs on an nng thread. Under load this saves
  * nng's cost per message, which is most of a short call's cost; an idle
  * client sends each call at once. A call of a bundle ends when the bundle
  * is answered, so it may end up to the spread of the bundle's deadlines

@@ -3,6 +3,7 @@
  * A real rpc_server runs the rpctest EchoService; calls come from a real
  * rpc_client, or from a raw nng REQ socket when a test needs to send what
  * no well-behaved client would (wrong MAC, garbage, resent calls). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -796,6 +797,74 @@ static void test_malformed_bundles_are_refused(void **state)
 	rpc_server_free(srv);
 }
 
+/* A call waiting for a bundle ends at its own deadline, not when the
+ * window frees; and its done runs on another thread than the caller's
+ * (it never runs inside rpc_client_call). */
+struct thread_call {
+	pthread_t thread;
+	int status;
+	double at;
+	int done;
+};
+
+static void thread_done(void *arg, struct rpc_reply *r)
+{
+	struct thread_call *c = arg;
+
+	c->thread = pthread_self();
+	c->status = r->status;
+	c->at = echo_now_s();
+	__atomic_store_n(&c->done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_waiting_bundled_calls_keep_their_deadline(void **state)
+{
+	enum { N = 70 };
+	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
+	struct rpc_client *cli = open_bundling_client(ipc_url, 1);
+	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
+	static struct thread_call calls[N];
+	struct echo_call slow = {0};
+	double t0;
+	int i, ended;
+
+	(void)state;
+	memset(calls, 0, sizeof(calls));
+	/* holds the window for 1.5 s */
+	assert_int_equal(echo_start(cli, &slow, 1, 1500, 5000), 0);
+	t0 = echo_now_s();
+	for (i = 0; i < N; i++) {
+		req.seq = (uint64_t)i;
+		assert_int_equal(
+		    rpc_client_call(cli, &rpctest__echo_service__descriptor,
+				    "Echo", &req.base, NULL, 0, 100,
+				    thread_done, &calls[i]),
+		    0);
+		if (i == 10)
+			usleep(150000); /* the first ones are late by now */
+	}
+	for (i = 0, ended = 0; i < 100 && ended < N; i++) {
+		int j;
+
+		usleep(10000);
+		for (ended = 0, j = 0; j < N; j++)
+			ended +=
+			    __atomic_load_n(&calls[j].done, __ATOMIC_SEQ_CST);
+	}
+	assert_int_equal(ended, N);
+	for (i = 0; i < N; i++) {
+		assert_int_equal(calls[i].status, RPC_DEADLINE_EXCEEDED);
+		assert_false(pthread_equal(calls[i].thread, pthread_self()));
+		if (calls[i].at - t0 > 1.0)
+			fail_msg("call %d ended after %.0f ms", i,
+				 (calls[i].at - t0) * 1e3);
+	}
+	assert_int_equal(echo_wait(&slow, 1, 3000), 1);
+	assert_int_equal(slow.status, RPC_OK);
+	rpc_client_close(cli);
+	rpc_server_free(srv);
+}
+
 /* Closing a client ends the calls waiting for a bundle too. */
 static void test_close_cancels_waiting_bundled_calls(void **state)
 {
@@ -852,6 +921,8 @@ int main(void)
 				   fresh_urls),
 	    cmocka_unit_test_setup(test_close_cancels_waiting_bundled_calls,
 				   fresh_urls),
+	    cmocka_unit_test_setup(
+		test_waiting_bundled_calls_keep_their_deadline, fresh_urls),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
