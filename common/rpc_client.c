@@ -199,33 +199,12 @@ static void client_fail(struct pending *p, int status, const char *msg)
 	client_finish(p, &r);
 }
 
-/* client_received checks and unpacks an answer. */
-static void client_received(struct pending *p, nng_msg *m)
+/* client_result hands an opened Result to its call (and frees it). */
+static void client_result(struct pending *p, Namegen__V1__Result *res)
 {
 	struct rpc_client *cli = p->cli;
-	Namegen__V1__Result *res = NULL;
 	struct rpc_reply r = {0};
-	char err[RPC_MESSAGE_MAX];
-	int rv;
 
-	if (nng_msg_len(m) > cli->max_message) {
-		nng_msg_free(m);
-		client_fail(p, RPC_INTERNAL,
-			    "the worker's answer is too large");
-		return;
-	}
-	rv = rpc_open(cli->have_key ? cli->key : NULL, nng_msg_body(m),
-		      nng_msg_len(m), &namegen__v1__result__descriptor,
-		      (ProtobufCMessage **)&res, err, sizeof(err));
-	nng_msg_free(m);
-	if (rv != 0) {
-		client_fail(p, RPC_INTERNAL,
-			    rv == RPC_UNAUTHENTICATED
-				? "the worker's answer is not "
-				  "authenticated (check RPC_SECRET)"
-				: "the worker's answer is malformed");
-		return;
-	}
 	/* Errors raised before the worker could read the call carry no ids;
 	 * anything else must answer exactly this call. */
 	if ((res->client_id || res->call_id || (int)res->status == RPC_OK) &&
@@ -251,6 +230,35 @@ static void client_received(struct pending *p, nng_msg *m)
 	}
 	namegen__v1__result__free_unpacked(res, NULL);
 	client_finish(p, &r);
+}
+
+/* client_received checks, opens and unpacks an answer. */
+static void client_received(struct pending *p, nng_msg *m)
+{
+	struct rpc_client *cli = p->cli;
+	Namegen__V1__Result *res = NULL;
+	char err[RPC_MESSAGE_MAX];
+	int rv;
+
+	if (nng_msg_len(m) > cli->max_message) {
+		nng_msg_free(m);
+		client_fail(p, RPC_INTERNAL,
+			    "the worker's answer is too large");
+		return;
+	}
+	rv = rpc_open(cli->have_key ? cli->key : NULL, nng_msg_body(m),
+		      nng_msg_len(m), &namegen__v1__result__descriptor,
+		      (ProtobufCMessage **)&res, err, sizeof(err));
+	nng_msg_free(m);
+	if (rv != 0) {
+		client_fail(p, RPC_INTERNAL,
+			    rv == RPC_UNAUTHENTICATED
+				? "the worker's answer is not "
+				  "authenticated (check RPC_SECRET)"
+				: "the worker's answer is malformed");
+		return;
+	}
+	client_result(p, res);
 }
 
 /* ------------------------------------------------------------ bundles */
@@ -328,8 +336,6 @@ static void client_received_bundle(struct pending *p, nng_msg *m)
 	}
 	n = client_members(p, all);
 	for (i = 0; i < k; i++) {
-		nng_msg *part;
-
 		if (rpc_open(cli->have_key ? cli->key : NULL, parts[i].data,
 			     parts[i].len, &namegen__v1__result__descriptor,
 			     (ProtobufCMessage **)&res, err, sizeof(err)) != 0)
@@ -338,12 +344,17 @@ static void client_received_bundle(struct pending *p, nng_msg *m)
 			if (all[j] && res->client_id == cli->client_id &&
 			    res->call_id == all[j]->call_id)
 				break;
-		namegen__v1__result__free_unpacked(res, NULL);
-		if (j == n || nng_msg_alloc(&part, parts[i].len) != 0)
+		if (j == n) {
+			namegen__v1__result__free_unpacked(res, NULL);
 			continue;
-		memcpy(nng_msg_body(part), parts[i].data, parts[i].len);
-		client_received(all[j], part); /* opened once more: rare
-						  enough not to matter */
+		}
+		if (parts[i].len > cli->max_message) {
+			namegen__v1__result__free_unpacked(res, NULL);
+			client_fail(all[j], RPC_INTERNAL,
+				    "the worker's answer is too large");
+		} else {
+			client_result(all[j], res);
+		}
 		all[j] = NULL;
 	}
 	nng_msg_free(m);

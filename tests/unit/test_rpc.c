@@ -73,7 +73,12 @@ static struct rpc_server *start_server(const char *url, size_t max_message,
 	return srv;
 }
 
-static struct rpc_client *open_client(const char *urls, const uint8_t *k)
+static const char *const bundle_echo[] = {"Echo", NULL};
+
+/* open_client_bundling opens a client; with bundle_window > 0 it bundles
+ * Echo past that window. */
+static struct rpc_client *
+open_client_bundling(const char *urls, const uint8_t *k, int bundle_window)
 {
 	struct rpc_client_opts o = {0};
 	struct rpc_client *cli;
@@ -82,9 +87,18 @@ static struct rpc_client *open_client(const char *urls, const uint8_t *k)
 	o.urls = urls;
 	o.key = k;
 	o.timeout_ms = 5000;
+	if (bundle_window > 0) {
+		o.bundle_methods = bundle_echo;
+		o.bundle_window = bundle_window;
+	}
 	if (rpc_client_open(&cli, &o, err, sizeof(err)) != 0)
 		fail_msg("client: %s", err);
 	return cli;
+}
+
+static struct rpc_client *open_client(const char *urls, const uint8_t *k)
+{
+	return open_client_bundling(urls, k, 0);
 }
 
 /* echo_sync makes one Echo call and returns its status. */
@@ -578,39 +592,26 @@ static void test_close_cancels_calls_in_flight(void **state)
 
 /* ------------------------------------------------------------- bundles */
 
-static const char *const bundle_echo[] = {"Echo", NULL};
-
-static struct rpc_client *open_bundling_client(const char *url, int window)
-{
-	struct rpc_client_opts o = {0};
-	struct rpc_client *cli;
-	char err[256];
-
-	o.urls = url;
-	o.key = key;
-	o.timeout_ms = 5000;
-	o.bundle_methods = bundle_echo;
-	o.bundle_window = window;
-	if (rpc_client_open(&cli, &o, err, sizeof(err)) != 0)
-		fail_msg("client: %s", err);
-	return cli;
-}
-
-/* One bundled call: what it sent, and what came back. */
-struct seq_call {
+/* One bundled call: what it sent, and what came back, when and on which
+ * thread. */
+struct bundled_call {
 	uint64_t seq;
 	uint64_t got_seq;
 	char got_payload[32];
+	pthread_t thread;
 	int status;
+	double at;
 	int done;
 };
 
-static void seq_done(void *arg, struct rpc_reply *r)
+static void bundled_done(void *arg, struct rpc_reply *r)
 {
-	struct seq_call *c = arg;
+	struct bundled_call *c = arg;
 	Rpctest__EchoReply *rep = (Rpctest__EchoReply *)r->body;
 
+	c->thread = pthread_self();
 	c->status = r->status;
+	c->at = echo_now_s();
 	if (rep) {
 		c->got_seq = rep->seq;
 		snprintf(c->got_payload, sizeof(c->got_payload), "%.*s",
@@ -620,6 +621,24 @@ static void seq_done(void *arg, struct rpc_reply *r)
 	__atomic_store_n(&c->done, 1, __ATOMIC_SEQ_CST);
 }
 
+/* bundled_wait waits up to wait_ms for the n calls to end; returns how
+ * many did. */
+static int bundled_wait(struct bundled_call *calls, int n, int wait_ms)
+{
+	double until = echo_now_s() + wait_ms / 1e3;
+	int i, ended;
+
+	do {
+		for (ended = 0, i = 0; i < n; i++)
+			ended +=
+			    __atomic_load_n(&calls[i].done, __ATOMIC_SEQ_CST);
+		if (ended == n)
+			break;
+		usleep(10000);
+	} while (echo_now_s() < until);
+	return ended;
+}
+
 /* Calls past the window wait and go in bundles; each still gets its own
  * answer (checked by sequence number and payload), and the worker saw
  * fewer messages than calls. */
@@ -627,12 +646,12 @@ static void test_bundled_calls_each_get_their_own_answer(void **state)
 {
 	enum { N = 150 };
 	struct rpc_server *srv = start_server(ipc_url, 0, 4, 0);
-	struct rpc_client *cli = open_bundling_client(ipc_url, 1);
-	static struct seq_call calls[N];
+	struct rpc_client *cli = open_client_bundling(ipc_url, key, 1);
+	static struct bundled_call calls[N];
 	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
 	struct rpc_server_stats st;
 	char payload[32], want[32];
-	int i, ended = 0;
+	int i;
 
 	(void)state;
 	memset(calls, 0, sizeof(calls));
@@ -645,19 +664,11 @@ static void test_bundled_calls_each_get_their_own_answer(void **state)
 		req.payload.len = strlen(payload);
 		assert_int_equal(
 		    rpc_client_call(cli, &rpctest__echo_service__descriptor,
-				    "Echo", &req.base, NULL, 0, 0, seq_done,
-				    &calls[i]),
+				    "Echo", &req.base, NULL, 0, 0,
+				    bundled_done, &calls[i]),
 		    0);
 	}
-	for (i = 0; i < 1000 && ended < N; i++) {
-		int j;
-
-		usleep(10000);
-		for (ended = 0, j = 0; j < N; j++)
-			ended +=
-			    __atomic_load_n(&calls[j].done, __ATOMIC_SEQ_CST);
-	}
-	assert_int_equal(ended, N);
+	assert_int_equal(bundled_wait(calls, N, 10000), N);
 	for (i = 0; i < N; i++) {
 		snprintf(want, sizeof(want), "p%d", i);
 		if (calls[i].status != RPC_OK ||
@@ -800,33 +811,16 @@ static void test_malformed_bundles_are_refused(void **state)
 /* A call waiting for a bundle ends at its own deadline, not when the
  * window frees; and its done runs on another thread than the caller's
  * (it never runs inside rpc_client_call). */
-struct thread_call {
-	pthread_t thread;
-	int status;
-	double at;
-	int done;
-};
-
-static void thread_done(void *arg, struct rpc_reply *r)
-{
-	struct thread_call *c = arg;
-
-	c->thread = pthread_self();
-	c->status = r->status;
-	c->at = echo_now_s();
-	__atomic_store_n(&c->done, 1, __ATOMIC_SEQ_CST);
-}
-
 static void test_waiting_bundled_calls_keep_their_deadline(void **state)
 {
 	enum { N = 70 };
 	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
-	struct rpc_client *cli = open_bundling_client(ipc_url, 1);
+	struct rpc_client *cli = open_client_bundling(ipc_url, key, 1);
 	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
-	static struct thread_call calls[N];
+	static struct bundled_call calls[N];
 	struct echo_call slow = {0};
 	double t0;
-	int i, ended;
+	int i;
 
 	(void)state;
 	memset(calls, 0, sizeof(calls));
@@ -838,20 +832,12 @@ static void test_waiting_bundled_calls_keep_their_deadline(void **state)
 		assert_int_equal(
 		    rpc_client_call(cli, &rpctest__echo_service__descriptor,
 				    "Echo", &req.base, NULL, 0, 100,
-				    thread_done, &calls[i]),
+				    bundled_done, &calls[i]),
 		    0);
 		if (i == 10)
 			usleep(150000); /* the first ones are late by now */
 	}
-	for (i = 0, ended = 0; i < 100 && ended < N; i++) {
-		int j;
-
-		usleep(10000);
-		for (ended = 0, j = 0; j < N; j++)
-			ended +=
-			    __atomic_load_n(&calls[j].done, __ATOMIC_SEQ_CST);
-	}
-	assert_int_equal(ended, N);
+	assert_int_equal(bundled_wait(calls, N, 1000), N);
 	for (i = 0; i < N; i++) {
 		assert_int_equal(calls[i].status, RPC_DEADLINE_EXCEEDED);
 		assert_false(pthread_equal(calls[i].thread, pthread_self()));
@@ -870,7 +856,7 @@ static void test_close_cancels_waiting_bundled_calls(void **state)
 {
 	enum { N = 20 };
 	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
-	struct rpc_client *cli = open_bundling_client(ipc_url, 1);
+	struct rpc_client *cli = open_client_bundling(ipc_url, key, 1);
 	struct echo_call calls[N];
 	int i;
 
