@@ -103,6 +103,9 @@ struct rpc_client {
 	atomic_int pipes;      /* live connections (changed under mu) */
 	atomic_bool connected; /* a connection has been up since open */
 	bool closing;
+
+	/* what went to the workers (rpc_client_get_stats) */
+	atomic_uint_fast64_t n_messages, n_bundles, n_bundled_calls;
 };
 
 static double since_ms(const struct timespec *t0)
@@ -855,6 +858,13 @@ static void client_flush(struct rpc_client *cli, struct pending *list)
 	keep->deadline_ms = deadline;
 	keep->windowed = true;
 	pthread_mutex_unlock(&cli->mu);
+	atomic_fetch_add_explicit(&cli->n_messages, 1, memory_order_relaxed);
+	if (n > 1) {
+		atomic_fetch_add_explicit(&cli->n_bundles, 1,
+					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&cli->n_bundled_calls, (unsigned)n,
+					  memory_order_relaxed);
+	}
 	nng_aio_set_msg(keep->aio, msg);
 	nng_ctx_send(keep->ctx, keep->aio);
 }
@@ -979,10 +989,18 @@ int rpc_client_call(struct rpc_client *cli,
 	if (timeout_ms < 100)
 		pthread_cond_signal(&cli->timer_cv);
 	pthread_mutex_unlock(&cli->mu);
+	atomic_fetch_add_explicit(&cli->n_messages, 1, memory_order_relaxed);
 
 	nng_aio_set_msg(p->aio, msg);
 	nng_ctx_send(p->ctx, p->aio);
 	return 0;
+}
+
+void rpc_client_get_stats(struct rpc_client *cli, struct rpc_client_stats *out)
+{
+	out->messages = atomic_load(&cli->n_messages);
+	out->bundles = atomic_load(&cli->n_bundles);
+	out->bundled_calls = atomic_load(&cli->n_bundled_calls);
 }
 
 /* ------------------------------------------------------- synchronous */

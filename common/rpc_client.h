@@ -99,6 +99,16 @@ int rpc_client_call_sync(struct rpc_client *cli,
 			 const struct rpc_meta *meta, size_t nmeta,
 			 int timeout_ms, struct rpc_reply *out);
 
+/* What a client has sent since it opened: messages handed to nng (a call
+ * alone or a bundle is one; nng's own resends are not counted), those of
+ * them that were bundles, and the calls those bundles carried. */
+struct rpc_client_stats {
+	uint64_t messages, bundles, bundled_calls;
+};
+
+void rpc_client_get_stats(struct rpc_client *cli,
+			  struct rpc_client_stats *out);
+
 /* rpc_reply_clear frees the body of a reply and sets it to NULL. */
 void rpc_reply_clear(struct rpc_reply *reply);
 

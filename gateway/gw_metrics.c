@@ -169,7 +169,9 @@ static void hist_render(struct out *o, const char *metric, const char *label,
 		   (unsigned long long)atomic_load(&h->count));
 }
 
-char *gw_metrics_render(struct gw_metrics *m, size_t *len)
+char *gw_metrics_render(struct gw_metrics *m,
+			const struct gw_metrics_worker *workers, int nw,
+			size_t *len)
 {
 	struct out o = {malloc(16384), 0, 16384, 0};
 	uint64_t v;
@@ -238,6 +240,30 @@ char *gw_metrics_render(struct gw_metrics *m, size_t *len)
 	for (r = 0; r < m->nmethods; r++)
 		hist_render(&o, "namegen_rpc_duration_seconds", "method",
 			    m->method[r], &m->rpc_latency[r]);
+	out_printf(&o, "# HELP namegen_rpc_messages_total Messages sent to "
+		       "each worker: a call alone or a bundle of calls.\n"
+		       "# TYPE namegen_rpc_messages_total counter\n");
+	for (r = 0; r < nw; r++)
+		out_printf(&o,
+			   "namegen_rpc_messages_total{worker=\"%s\"} %llu\n",
+			   workers[r].worker,
+			   (unsigned long long)workers[r].messages);
+	out_printf(&o, "# HELP namegen_rpc_bundles_total Messages that "
+		       "carried a bundle of calls, by worker.\n"
+		       "# TYPE namegen_rpc_bundles_total counter\n");
+	for (r = 0; r < nw; r++)
+		out_printf(
+		    &o, "namegen_rpc_bundles_total{worker=\"%s\"} %llu\n",
+		    workers[r].worker, (unsigned long long)workers[r].bundles);
+	out_printf(&o, "# HELP namegen_rpc_bundled_calls_total Calls that "
+		       "went in a bundle, by worker.\n"
+		       "# TYPE namegen_rpc_bundled_calls_total counter\n");
+	for (r = 0; r < nw; r++)
+		out_printf(&o,
+			   "namegen_rpc_bundled_calls_total{worker=\"%s\"} "
+			   "%llu\n",
+			   workers[r].worker,
+			   (unsigned long long)workers[r].bundled_calls);
 	out_printf(&o,
 		   "# HELP namegen_http_in_flight_requests Requests "
 		   "being handled now.\n"

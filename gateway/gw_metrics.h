@@ -50,8 +50,17 @@ void gw_metrics_request(struct gw_metrics *m, int route, int http_status,
 void gw_metrics_rpc(struct gw_metrics *m, int method, int rpc_status,
 		    double ms);
 
-/* gw_metrics_render returns the text exposition in a malloc'd buffer
- * (its length in *len), or NULL when out of memory. */
-char *gw_metrics_render(struct gw_metrics *m, size_t *len);
+/* What the RPC client of one worker has sent, read when rendering. */
+struct gw_metrics_worker {
+	const char *worker; /* "model", "auth" */
+	uint64_t messages, bundles, bundled_calls;
+};
+
+/* gw_metrics_render returns the text exposition, with the nw workers'
+ * message counts, in a malloc'd buffer (its length in *len), or NULL
+ * when out of memory. */
+char *gw_metrics_render(struct gw_metrics *m,
+			const struct gw_metrics_worker *workers, int nw,
+			size_t *len);
 
 #endif /* GATEWAY_GW_METRICS_H */

@@ -275,6 +275,8 @@ static void test_static_lookup_stays_inside(void **state)
 static void test_metrics_text(void **state)
 {
 	struct gw_metrics *m = calloc(1, sizeof(*m));
+	const struct gw_metrics_worker workers[2] = {{"model", 9, 0, 0},
+						     {"auth", 5, 2, 7}};
 	size_t len;
 	char *text;
 	int a, b;
@@ -291,7 +293,7 @@ static void test_metrics_text(void **state)
 	gw_metrics_request(m, b, 418, 0.5);
 	gw_metrics_rpc(m, 0, RPC_OK, 2.0);
 	gw_metrics_rpc(m, 0, RPC_UNAVAILABLE, 1.0);
-	text = gw_metrics_render(m, &len);
+	text = gw_metrics_render(m, workers, 2, &len);
 	assert_non_null(text);
 	assert_int_equal(strlen(text), len);
 	assert_non_null(strstr(text, "namegen_http_requests_total{route="
@@ -311,6 +313,12 @@ static void test_metrics_text(void **state)
 	assert_non_null(strstr(text, "namegen_rpc_errors_total{method="
 				     "\"ModelService/Meta\"} 1\n"));
 	assert_non_null(strstr(text, "namegen_http_in_flight_requests 0\n"));
+	assert_non_null(
+	    strstr(text, "namegen_rpc_messages_total{worker=\"model\"} 9\n"));
+	assert_non_null(
+	    strstr(text, "namegen_rpc_bundles_total{worker=\"auth\"} 2\n"));
+	assert_non_null(strstr(text, "namegen_rpc_bundled_calls_total{worker="
+				     "\"auth\"} 7\n"));
 	free(text);
 	free(m);
 }

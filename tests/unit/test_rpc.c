@@ -650,6 +650,7 @@ static void test_bundled_calls_each_get_their_own_answer(void **state)
 	static struct bundled_call calls[N];
 	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
 	struct rpc_server_stats st;
+	struct rpc_client_stats cs;
 	char payload[32], want[32];
 	int i;
 
@@ -682,6 +683,12 @@ static void test_bundled_calls_each_get_their_own_answer(void **state)
 	rpc_server_get_stats(srv, &st);
 	assert_true(st.bundles >= 2);
 	assert_true(st.bundles < N / 2);
+	/* the client's own count: every call went alone or in a bundle,
+	 * and the worker saw each bundle (nng may resend one) */
+	rpc_client_get_stats(cli, &cs);
+	assert_int_equal(cs.messages - cs.bundles + cs.bundled_calls, N);
+	assert_true(cs.bundles >= 2);
+	assert_true(st.bundles >= cs.bundles);
 	rpc_client_close(cli);
 	rpc_server_free(srv);
 }
