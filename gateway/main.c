@@ -61,12 +61,11 @@ static long max_connections(long want)
 }
 
 /* Methods bundled under load (see rpc_client.h). WhoAmI: the session
- * check of every signed-in request, answered at once. Generate: answered
- * from the model's batch; a bundle waits for its slowest call, but the
- * calls of a bundle are in the same batch and end within a few steps of
- * each other, and the worker saves most of its per-message cost (README,
- * Benchmarks > HTTP). Meta and Score are not: a bundle of them with
- * Generate would wait for the batch. */
+ * check of every signed-in request, answered at once. Generate: a bundle
+ * ends with its slowest call, but its calls share the model's batch
+ * anyway, and the worker is spared most of its cost per message (README,
+ * Benchmarks > HTTP, measures both). Not Meta or Score: bundled with
+ * Generate they would wait for the batch. */
 static const char *const auth_bundled[] = {"WhoAmI", NULL};
 static const char *const model_bundled[] = {"Generate", NULL};
 
