@@ -5,21 +5,11 @@
 # RPC message and a worker restart; then SIGTERM. Each process must exit
 # with zero memcheck errors and no definite leak.
 #
-# Runs in the normal build only (valgrind cannot run ASan binaries; the
-# sanitizer build covers the same paths with ASan and UBSan).
+# Runs in the normal build only (tap_valgrind_build).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
-if [ "$BUILD" = build-asan ]; then
-	echo "# skipped: valgrind runs on the normal build only"
-	tap_done
-	exit 0
-fi
-if ! command -v valgrind >/dev/null; then
-	not_ok "valgrind is installed" "see deploy/debian-packages.txt"
-	tap_done
-	exit 1
-fi
+tap_valgrind_build
 . tests/lib/services.sh
 . tests/gateway_lib.sh
 . tests/bench/soak_lib.sh

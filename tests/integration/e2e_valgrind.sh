@@ -4,19 +4,16 @@
 # cookies, CORS, bearer tokens, the body limit, path traversal) and
 # gateway_concurrency.sh (clients mixing every route, every response
 # checked; 32 of them here, since memcheck runs the worker's sgemm about
-# 50 times slower), with the gateway, namegen-model and auth-service all under
-# valgrind memcheck (issue 9): they must pass as they do natively, and every process they started, the migrations
-# included, must end with 0 memcheck errors and no definite leak.
+# 50 times slower), with the gateway, namegen-model and auth-service all
+# under valgrind memcheck (issue 9): they must pass as they do natively,
+# and every process they started, the migrations included, must end with
+# 0 memcheck errors and no definite leak.
 #
-# Runs in the normal build only (valgrind cannot run ASan binaries).
+# Runs in the normal build only (tap_valgrind_build).
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/tap.sh
-if [ "$BUILD" = build-asan ]; then
-	echo "# skipped: valgrind runs on the normal build only"
-	tap_done
-	exit 0
-fi
+tap_valgrind_build
 logs=$(mktemp -d /tmp/namegen-e2e-vg.XXXXXX)
 trap 'rm -rf "$logs"' EXIT
 
