@@ -425,6 +425,24 @@ static void client_aio_done(void *arg)
 	struct rpc_client *cli = p->cli;
 	int rv = nng_aio_result(p->aio);
 
+	if (rv == 0 && p->state == P_SEND) {
+		/* Sent; the answer is next. A cancel (by close, the deadline
+		 * or a lost connection) that came after the send ended found
+		 * no operation to cancel, and the call would wait for its
+		 * answer anyway. What the cancel leaves behind (closing, a
+		 * fail status) is set under cli->mu, so it is looked for,
+		 * and the receive started, under the same lock. */
+		pthread_mutex_lock(&cli->mu);
+		if (!p->cancelling && !p->fail_status && !cli->closing) {
+			p->state = P_RECV;
+			nng_ctx_recv(p->ctx, p->aio);
+			pthread_mutex_unlock(&cli->mu);
+			return;
+		}
+		pthread_mutex_unlock(&cli->mu);
+		p->state = P_RECV; /* sent: the message is nng's, not ours */
+		rv = NNG_ECANCELED;
+	}
 	/* The message ended (failed, or answered): calls waiting for a
 	 * bundle go now, before this one's answer is handed out. */
 	if (p->windowed && (rv != 0 || p->state == P_RECV)) {
@@ -457,11 +475,6 @@ static void client_aio_done(void *arg)
 		else
 			client_fail_all(p, RPC_UNAVAILABLE,
 					"the worker could not be reached");
-		return;
-	}
-	if (p->state == P_SEND) {
-		p->state = P_RECV;
-		nng_ctx_recv(p->ctx, p->aio);
 		return;
 	}
 	if (p->bundled)
