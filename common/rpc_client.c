@@ -55,6 +55,7 @@ struct pending {
 	const ProtobufCMethodDescriptor *method;
 	uint64_t call_id;
 	int64_t deadline_ms;
+	int64_t queued_ms; /* when it began to wait for a bundle */
 	struct timespec started;
 	rpc_done_fn done;
 	void *arg;
@@ -97,6 +98,7 @@ struct rpc_client {
 
 	const char *const *bundle_methods;
 	int bundle_window;
+	int bundle_wait_ms;
 	int bundle_inflight;		   /* windowed messages in flight */
 	struct pending *bq_head, *bq_tail; /* calls waiting for a bundle */
 	int bq_len;
@@ -587,6 +589,20 @@ static void *client_timer(void *arg)
 			    "the worker did not answer in time");
 			pthread_mutex_lock(&cli->mu);
 		}
+		/* calls do not wait for room in the window for long: past
+		 * bundle_wait_ms they go anyway, over the window */
+		while (cli->bq_head &&
+		       now - cli->bq_head->queued_ms >= cli->bundle_wait_ms) {
+			struct pending *list = client_take_queue(cli);
+
+			cli->bundle_inflight++;
+			pthread_mutex_unlock(&cli->mu);
+			client_flush(cli, list);
+			pthread_mutex_lock(&cli->mu);
+		}
+		if (cli->bq_head &&
+		    cli->bq_head->queued_ms + cli->bundle_wait_ms < next)
+			next = cli->bq_head->queued_ms + cli->bundle_wait_ms;
 		if (n > 0) {
 			/* outside the lock: the callbacks take it */
 			pthread_mutex_unlock(&cli->mu);
@@ -641,6 +657,8 @@ int rpc_client_open(struct rpc_client **out,
 					     : opts->grace_ms;
 	cli->bundle_methods = opts->bundle_methods;
 	cli->bundle_window = opts->bundle_window > 0 ? opts->bundle_window : 2;
+	cli->bundle_wait_ms =
+	    opts->bundle_wait_ms > 0 ? opts->bundle_wait_ms : 5;
 
 	if ((rv = nng_req0_open(&cli->sock)) != 0) {
 		snprintf(err, errlen, "cannot open a REQ socket: %s",
@@ -982,10 +1000,15 @@ int rpc_client_call(struct rpc_client *cli,
 		p->listed = false;
 		p->msg = msg;
 		p->msg_len = nng_msg_len(msg);
-		if (cli->bq_tail)
+		p->queued_ms = rpc_now_ms();
+		if (cli->bq_tail) {
 			cli->bq_tail->mnext = p;
-		else
+		} else {
+			/* the timer sends the queue when its first call has
+			 * waited bundle_wait_ms */
 			cli->bq_head = p;
+			pthread_cond_signal(&cli->timer_cv);
+		}
 		cli->bq_tail = p;
 		cli->bq_len++;
 		if (timeout_ms < 100)

@@ -44,8 +44,11 @@ struct rpc_client_opts {
 			       RPC_UNAVAILABLE; 0 = 3000, <0 = none */
 	const char *const *bundle_methods; /* NULL-terminated method names
 			       to bundle, or NULL; must outlive the client */
-	int bundle_window; /* messages of those in flight before calls
-			      wait to be bundled; 0 = 2 */
+	int bundle_window;  /* messages of those in flight before calls
+			       wait to be bundled; 0 = 2 */
+	int bundle_wait_ms; /* the longest a call waits for room in the
+			       window before its bundle goes anyway;
+			       0 = 5 */
 };
 
 /* What a call ended with. body is the unpacked reply (NULL unless status

@@ -75,10 +75,12 @@ static struct rpc_server *start_server(const char *url, size_t max_message,
 
 static const char *const bundle_echo[] = {"Echo", NULL};
 
-/* open_client_bundling opens a client; with bundle_window > 0 it bundles
- * Echo past that window. */
-static struct rpc_client *
-open_client_bundling(const char *urls, const uint8_t *k, int bundle_window)
+/* open_client_waiting opens a client; with bundle_window > 0 it bundles
+ * Echo past that window, and a call waits at most wait_ms (0: the
+ * default) for room. */
+static struct rpc_client *open_client_waiting(const char *urls,
+					      const uint8_t *k,
+					      int bundle_window, int wait_ms)
 {
 	struct rpc_client_opts o = {0};
 	struct rpc_client *cli;
@@ -90,10 +92,17 @@ open_client_bundling(const char *urls, const uint8_t *k, int bundle_window)
 	if (bundle_window > 0) {
 		o.bundle_methods = bundle_echo;
 		o.bundle_window = bundle_window;
+		o.bundle_wait_ms = wait_ms;
 	}
 	if (rpc_client_open(&cli, &o, err, sizeof(err)) != 0)
 		fail_msg("client: %s", err);
 	return cli;
+}
+
+static struct rpc_client *
+open_client_bundling(const char *urls, const uint8_t *k, int bundle_window)
+{
+	return open_client_waiting(urls, k, bundle_window, 0);
 }
 
 static struct rpc_client *open_client(const char *urls, const uint8_t *k)
@@ -836,7 +845,8 @@ static void test_waiting_bundled_calls_keep_their_deadline(void **state)
 {
 	enum { N = 70 };
 	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
-	struct rpc_client *cli = open_client_bundling(ipc_url, key, 1);
+	/* they wait for room as long as it takes */
+	struct rpc_client *cli = open_client_waiting(ipc_url, key, 1, 60000);
 	Rpctest__EchoRequest req = RPCTEST__ECHO_REQUEST__INIT;
 	static struct bundled_call calls[N];
 	struct echo_call slow = {0};
@@ -872,12 +882,48 @@ static void test_waiting_bundled_calls_keep_their_deadline(void **state)
 	rpc_server_free(srv);
 }
 
+/* A call does not wait long for room in the window: with the window held
+ * by a call of 1.5 s, the calls behind it go after bundle_wait_ms (200 here)
+ * and are answered long before it. */
+static void test_waiting_calls_go_after_the_wait(void **state)
+{
+	enum { N = 8 };
+	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
+	struct rpc_client *cli = open_client_waiting(ipc_url, key, 1, 200);
+	struct echo_call slow = {0}, calls[N];
+	struct rpc_client_stats cs;
+	double t0;
+	int i;
+
+	(void)state;
+	memset(calls, 0, sizeof(calls));
+	wait_connected(cli);
+	assert_int_equal(echo_start(cli, &slow, 1, 1500, 5000), 0);
+	t0 = echo_now_s();
+	assert_int_equal(echo_start(cli, calls, N, 0, 5000), 0);
+	assert_int_equal(echo_wait(calls, N, 1000), N);
+	for (i = 0; i < N; i++) {
+		assert_int_equal(calls[i].status, RPC_OK);
+		if (calls[i].at - t0 > 1.0)
+			fail_msg("call %d ended after %.0f ms", i,
+				 (calls[i].at - t0) * 1e3);
+	}
+	assert_int_equal(__atomic_load_n(&slow.done, __ATOMIC_SEQ_CST), 0);
+	rpc_client_get_stats(cli, &cs);
+	assert_int_equal(cs.bundles, 1); /* the N went together */
+	assert_int_equal(cs.bundled_calls, N);
+	assert_int_equal(echo_wait(&slow, 1, 3000), 1);
+	assert_int_equal(slow.status, RPC_OK);
+	rpc_client_close(cli);
+	rpc_server_free(srv);
+}
+
 /* Closing a client ends the calls waiting for a bundle too. */
 static void test_close_cancels_waiting_bundled_calls(void **state)
 {
 	enum { N = 20 };
 	struct rpc_server *srv = start_server(ipc_url, 0, 2, 0);
-	struct rpc_client *cli = open_client_bundling(ipc_url, key, 1);
+	struct rpc_client *cli = open_client_waiting(ipc_url, key, 1, 60000);
 	struct echo_call calls[N];
 	int i;
 
@@ -931,6 +977,8 @@ int main(void)
 				   fresh_urls),
 	    cmocka_unit_test_setup(
 		test_waiting_bundled_calls_keep_their_deadline, fresh_urls),
+	    cmocka_unit_test_setup(test_waiting_calls_go_after_the_wait,
+				   fresh_urls),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
