@@ -9,18 +9,21 @@
  * callback runs exactly once, on an nng thread, when the answer comes, the
  * deadline passes or the client closes. The callback must not block.
  *
- * Bundling: calls of the methods listed in opts.bundle_methods (short ones
- * the worker answers at once, such as WhoAmI) are sent on their own while
- * fewer than opts.bundle_window messages of them are in flight; past that
- * they wait, and when one of those messages is answered, all that waited
- * go, together in bundles of up to RPC_BUNDLE_MAX calls. The caller's
- * thread only queues; done still runs on an nng thread. Under load this saves
+ * Bundling: calls of the methods listed in opts.bundle_methods (ones whose
+ * calls end at about the same time: WhoAmI, answered at once, or Generate,
+ * answered from one batch) are sent on their own while fewer than
+ * opts.bundle_window messages of them are in flight; past that they wait,
+ * and when one of those messages is answered, or the first of them has
+ * waited opts.bundle_wait_ms, all that waited go, together in bundles of
+ * up to RPC_BUNDLE_MAX calls. The caller's thread only queues: done
+ * runs on an nng thread or the client's timer, never inside the call.
+ * Under load this saves
  * nng's cost per message, which is most of a short call's cost; an idle
  * client sends each call at once. A call of a bundle ends when the bundle
  * is answered: with its slowest call, and up to the spread of the
- * bundle's deadlines after its own. A call waiting for a bundle reaches
- * the worker later than it would alone: if the worker has begun to
- * drain by then, it is refused. */
+ * bundle's deadlines after its own. The wait is bounded so that a call
+ * reaches its worker soon: one that came after the worker began to drain
+ * would be refused. */
 #ifndef COMMON_RPC_CLIENT_H
 #define COMMON_RPC_CLIENT_H
 
