@@ -20,10 +20,22 @@ NAMEGEN_REDIS_PORT=$(free_port)
 PORT=$(free_port)
 export NAMEGEN_PG_PORT NAMEGEN_REDIS_PORT PORT
 run=
+# ended PID SECONDS: waits up to SECONDS for the process to exit; 0 when
+# it did, and its status in $ended_rc.
+ended() {
+	local end=$((SECONDS + $2))
+	while [ $SECONDS -lt $end ] && kill -0 "$1" 2>/dev/null; do
+		sleep 0.2
+	done
+	kill -0 "$1" 2>/dev/null && return 1
+	wait "$1"
+	ended_rc=$?
+	return 0
+}
 cleanup() {
 	if [ -n "$run" ]; then
 		kill -INT -- -"$run" 2>/dev/null
-		wait "$run" 2>/dev/null
+		ended "$run" 30 || kill -KILL -- -"$run" 2>/dev/null
 	fi
 	NAMEGEN_DATA_DIR=$tmp/data "$root/scripts/run-local" --clean-data \
 		>/dev/null 2>&1
@@ -32,11 +44,14 @@ cleanup() {
 trap cleanup EXIT
 api="http://127.0.0.1:$PORT"
 
-# start N: runs scripts/run-local in its own process group (job control,
-# so SIGINT is not ignored in it) until it prints the URL.
+# start N: runs scripts/run-local in its own process group (job control)
+# until it prints the URL. SIGINT is reset to its default first: a shell
+# started in the background without job control (a CI runner, say)
+# passes SIGINT on ignored, and bash cannot trap a signal ignored at its
+# start, so Ctrl-C would do nothing.
 start() {
 	set -m
-	"$root/scripts/run-local" >"$tmp/run$1.log" 2>&1 &
+	env --default-signal=INT "$root/scripts/run-local" >"$tmp/run$1.log" 2>&1 &
 	run=$!
 	set +m
 	local end=$((SECONDS + 90))
@@ -53,8 +68,11 @@ stop() {
 	pgpid=$(head -1 "$NAMEGEN_DATA_DIR/pg/postmaster.pid" 2>/dev/null)
 	rpid=$(cat "$NAMEGEN_DATA_DIR/redis/redis.pid" 2>/dev/null)
 	kill -INT -- -"$run"
-	wait "$run"
-	rc=$?
+	if ! ended "$run" 60; then
+		why="run-local still runs 60 s after SIGINT"
+		return 1
+	fi
+	rc=$ended_rc
 	run=
 	why="run-local status $rc"
 	[ "$rc" -eq 0 ] || return 1
