@@ -548,12 +548,13 @@ static void client_fail_waiting(struct pending *list, int status,
 
 /* client_timer cancels the calls whose deadline has passed (in flight, or
  * still waiting for a bundle), and every call in flight while
- * client_down() holds. It sleeps until the earliest
- * deadline in flight (at most 100 ms, so a deadline of a call started
- * meanwhile is never late by more than that unless the call that started
- * signals it); a lost connection wakes it. A cancel that lands while a
- * call is between its send and its receive is not seen by nng; the call
- * stays listed, so the next pass flags it again. */
+ * client_down() holds, and sends the calls that have waited
+ * bundle_wait_ms for a bundle. It sleeps until the earliest of those
+ * times (at most 100 ms, so a deadline of a call started meanwhile is
+ * never late by more than that unless the call that started signals it);
+ * a lost connection, or a call that starts the bundle queue, wakes it. A
+ * cancel that nng does not see is caught by client_aio_done, and the call
+ * stays listed meanwhile, so the next pass would flag it again. */
 static void *client_timer(void *arg)
 {
 	struct rpc_client *cli = arg;
