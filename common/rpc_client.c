@@ -92,6 +92,8 @@ struct rpc_client {
 	pthread_cond_t timer_cv; /* a call started, or closing */
 	pthread_t timer;
 	bool timer_running;
+	int64_t timer_wake_ms; /* when the sleeping timer looks next;
+				  INT64_MAX while it is awake */
 	struct pending *inflight;
 	struct pending *freelist;
 	int ninflight; /* calls not yet ended, listed or not */
@@ -616,7 +618,9 @@ static void *client_timer(void *arg)
 		}
 		ts.tv_sec = (time_t)(next / 1000);
 		ts.tv_nsec = (long)(next % 1000) * 1000000L;
+		cli->timer_wake_ms = next;
 		pthread_cond_timedwait(&cli->timer_cv, &cli->mu, &ts);
+		cli->timer_wake_ms = INT64_MAX;
 	}
 	pthread_mutex_unlock(&cli->mu);
 	return NULL;
@@ -660,6 +664,7 @@ int rpc_client_open(struct rpc_client **out,
 	cli->bundle_window = opts->bundle_window > 0 ? opts->bundle_window : 2;
 	cli->bundle_wait_ms =
 	    opts->bundle_wait_ms > 0 ? opts->bundle_wait_ms : 5;
+	cli->timer_wake_ms = INT64_MAX;
 
 	if ((rv = nng_req0_open(&cli->sock)) != 0) {
 		snprintf(err, errlen, "cannot open a REQ socket: %s",
@@ -1006,9 +1011,12 @@ int rpc_client_call(struct rpc_client *cli,
 			cli->bq_tail->mnext = p;
 		} else {
 			/* the timer sends the queue when its first call has
-			 * waited bundle_wait_ms */
+			 * waited bundle_wait_ms: woken only when it would
+			 * otherwise look later than that */
 			cli->bq_head = p;
-			pthread_cond_signal(&cli->timer_cv);
+			if (p->queued_ms + cli->bundle_wait_ms <
+			    cli->timer_wake_ms)
+				pthread_cond_signal(&cli->timer_cv);
 		}
 		cli->bq_tail = p;
 		cli->bq_len++;

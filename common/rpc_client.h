@@ -17,11 +17,10 @@
  * waited opts.bundle_wait_ms, all that waited go, together in bundles of
  * up to RPC_BUNDLE_MAX calls. The caller's thread only queues: done
  * runs on an nng thread or the client's timer, never inside the call.
- * Under load this saves
- * nng's cost per message, which is most of a short call's cost; an idle
- * client sends each call at once. A call of a bundle ends when the bundle
- * is answered: with its slowest call, and up to the spread of the
- * bundle's deadlines after its own. The wait is bounded so that a call
+ * Under load this saves nng's cost per message, which is most of a short
+ * call's cost; an idle client sends each call at once. A call of a bundle ends
+ * when the bundle is answered: with its slowest call, and up to the spread of
+ * the bundle's deadlines after its own. The wait is bounded so that a call
  * reaches its worker soon: one that came after the worker began to drain
  * would be refused. */
 #ifndef COMMON_RPC_CLIENT_H

@@ -344,29 +344,17 @@ static enum gw_step api_readyz(struct gw_req *r)
 				     "model", model, "auth", auth));
 }
 
-/* metrics_worker reads what one RPC client has sent (nothing once the
- * client is closed, during shutdown) */
-static void metrics_worker(struct gw_metrics_worker *w, const char *name,
-			   struct rpc_client *cli)
-{
-	struct rpc_client_stats st = {0};
-
-	if (cli)
-		rpc_client_get_stats(cli, &st);
-	w->worker = name;
-	w->messages = st.messages;
-	w->bundles = st.bundles;
-	w->bundled_calls = st.bundled_calls;
-}
-
 static enum gw_step api_metrics(struct gw_req *r)
 {
-	struct gw_metrics_worker w[2];
+	/* a client is NULL once closed, during shutdown: nothing sent */
+	struct gw_metrics_worker w[2] = {{"model", {0}}, {"auth", {0}}};
 	size_t len = 0;
 	char *text;
 
-	metrics_worker(&w[0], "model", r->ctx->model);
-	metrics_worker(&w[1], "auth", r->ctx->auth);
+	if (r->ctx->model)
+		rpc_client_get_stats(r->ctx->model, &w[0].sent);
+	if (r->ctx->auth)
+		rpc_client_get_stats(r->ctx->auth, &w[1].sent);
 	text = gw_metrics_render(&r->ctx->metrics, w, 2, &len);
 
 	if (!text)

@@ -247,14 +247,15 @@ char *gw_metrics_render(struct gw_metrics *m,
 		out_printf(&o,
 			   "namegen_rpc_messages_total{worker=\"%s\"} %llu\n",
 			   workers[r].worker,
-			   (unsigned long long)workers[r].messages);
+			   (unsigned long long)workers[r].sent.messages);
 	out_printf(&o, "# HELP namegen_rpc_bundles_total Messages that "
 		       "carried a bundle of calls, by worker.\n"
 		       "# TYPE namegen_rpc_bundles_total counter\n");
 	for (r = 0; r < nw; r++)
-		out_printf(
-		    &o, "namegen_rpc_bundles_total{worker=\"%s\"} %llu\n",
-		    workers[r].worker, (unsigned long long)workers[r].bundles);
+		out_printf(&o,
+			   "namegen_rpc_bundles_total{worker=\"%s\"} %llu\n",
+			   workers[r].worker,
+			   (unsigned long long)workers[r].sent.bundles);
 	out_printf(&o, "# HELP namegen_rpc_bundled_calls_total Calls that "
 		       "went in a bundle, by worker.\n"
 		       "# TYPE namegen_rpc_bundled_calls_total counter\n");
@@ -263,7 +264,7 @@ char *gw_metrics_render(struct gw_metrics *m,
 			   "namegen_rpc_bundled_calls_total{worker=\"%s\"} "
 			   "%llu\n",
 			   workers[r].worker,
-			   (unsigned long long)workers[r].bundled_calls);
+			   (unsigned long long)workers[r].sent.bundled_calls);
 	out_printf(&o,
 		   "# HELP namegen_http_in_flight_requests Requests "
 		   "being handled now.\n"

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/rpc_client.h"
+
 #define GW_METRICS_ROUTES_MAX	48
 #define GW_METRICS_METHODS_MAX	24
 #define GW_METRICS_NAME_MAX	48
@@ -53,7 +55,7 @@ void gw_metrics_rpc(struct gw_metrics *m, int method, int rpc_status,
 /* What the RPC client of one worker has sent, read when rendering. */
 struct gw_metrics_worker {
 	const char *worker; /* "model", "auth" */
-	uint64_t messages, bundles, bundled_calls;
+	struct rpc_client_stats sent;
 };
 
 /* gw_metrics_render returns the text exposition, with the nw workers'

@@ -275,8 +275,8 @@ static void test_static_lookup_stays_inside(void **state)
 static void test_metrics_text(void **state)
 {
 	struct gw_metrics *m = calloc(1, sizeof(*m));
-	const struct gw_metrics_worker workers[2] = {{"model", 9, 0, 0},
-						     {"auth", 5, 2, 7}};
+	const struct gw_metrics_worker workers[2] = {{"model", {9, 0, 0}},
+						     {"auth", {5, 2, 7}}};
 	size_t len;
 	char *text;
 	int a, b;
